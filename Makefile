@@ -1,0 +1,32 @@
+# bpfunit — eBPF programs managed as systemd services.
+# `make help` lists the targets. Area-specific targets live in mk/*.mk.
+
+GO        ?= go
+PREFIX    ?= /usr
+DESTDIR   ?=
+BIN       := bin
+# Kernel tests look at every BPF object in the kernel (the leak check), so
+# test packages run one at a time and take a machine-wide lock.
+TESTLOCK  := /run/bpfunit-tests.lock
+GOTEST    := flock $(TESTLOCK) $(GO) test -p 1 -count=1
+
+CMDS := $(notdir $(wildcard cmd/*))
+
+.PHONY: all build test vet fmt-check lint help
+all: build
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+build: ## build every binary into bin/
+	@mkdir -p $(BIN)
+	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
+
+vet: ## go vet + gofmt check
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+test: build ## run the whole test suite (needs root: real kernel, bpffs, netns)
+	$(GOTEST) -timeout 30m ./...
+
+-include mk/*.mk
