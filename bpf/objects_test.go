@@ -486,3 +486,37 @@ func TestTraceCounter(t *testing.T) {
 		}
 	}
 }
+
+func TestNetfilterCounter(t *testing.T) {
+	requireRoot(t)
+	coll, err := ebpf.NewCollection(loadSpec(t, "netfilter_counter"))
+	if errors.Is(err, ebpf.ErrNotSupported) {
+		t.Skipf("kernel: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer coll.Close()
+	// Ethernet + minimal IPv4 header: BPF_PROG_TEST_RUN for netfilter
+	// programs builds an skb from it (IPv4, LOCAL_IN by default).
+	pkt := make([]byte, 14+20+30)
+	pkt[12], pkt[13] = 0x08, 0x00
+	pkt[14] = 0x45
+	pkt[16], pkt[17] = 0, byte(len(pkt)-14)
+	pkt[22], pkt[23] = 64, 17
+	ret, _, err := coll.Programs["nf_count"].Test(pkt)
+	if errors.Is(err, ebpf.ErrNotSupported) {
+		t.Skipf("test run: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ret != 1 {
+		t.Errorf("nf_count returned %d, want NF_ACCEPT (1)", ret)
+	}
+	p, b := lookup(t, coll.Maps["nf_stats"], 0), lookup(t, coll.Maps["nf_stats"], 1)
+	if p != 1 || b == 0 {
+		t.Errorf("nf_stats = %d packets %d bytes, want 1 and > 0", p, b)
+	}
+	t.Logf("nf_stats: %d packets, %d bytes", p, b)
+}
