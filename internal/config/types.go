@@ -35,7 +35,8 @@ type Unit struct {
 	// DropIns are the NAME.bpfunit.d/*.conf files applied, in order.
 	DropIns []string
 	// Digest is the hex SHA-256 of the effective configuration (all
-	// files, in application order); equal digests mean equal configs.
+	// files, in application order, merged: every field but names, paths
+	// and line numbers); equal digests mean equal configs.
 	Digest string
 
 	Description   string
