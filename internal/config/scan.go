@@ -84,13 +84,24 @@ func readSections(f File) ([]section, error) {
 	return out, nil
 }
 
-// normalizeValue turns go-systemd's continuation ("a \\\nb") into what
-// systemd makes of it ("a  b"): the backslash-newline becomes a space.
+// normalizeValue turns go-systemd's continuation ("a \\\n  b") into what
+// systemd makes of it ("a  b"): the backslash becomes a space and the next
+// line's indentation goes.
 func normalizeValue(v string) string {
 	if !strings.Contains(v, "\n") {
 		return v
 	}
-	return strings.TrimSpace(strings.ReplaceAll(strings.ReplaceAll(v, "\\\n", " "), "\n", " "))
+	parts := strings.Split(v, "\n")
+	for i, p := range parts {
+		if i < len(parts)-1 {
+			p = strings.TrimSuffix(p, "\\")
+		}
+		if i > 0 {
+			p = strings.TrimLeftFunc(p, unicode.IsSpace)
+		}
+		parts[i] = p
+	}
+	return strings.TrimSpace(strings.Join(parts, " "))
 }
 
 // scanLines follows go-systemd's lexer line by line (it reads runes; the
