@@ -150,7 +150,7 @@ func scanLines(data []byte) ([]mark, *scanProblem) {
 			if eq < 0 || strings.ContainsRune(t[:eq], '\r') {
 				return marks, &scanProblem{n, "expected KEY=VALUE", true}
 			}
-			marks = append(marks, mark{name: strings.TrimSpace(t[:eq]), line: n})
+			marks = append(marks, mark{name: strings.TrimSpace(runes(t[:eq])), line: n})
 			// Continuation: a value line ending in a backslash goes on
 			// until a line that is empty or does not end in one.
 			cont := strings.TrimSpace(t[eq+1:]) != "" && strings.HasSuffix(t, "\\")
@@ -161,4 +161,14 @@ func scanLines(data []byte) ([]mark, *scanProblem) {
 		}
 	}
 	return marks, nil
+}
+
+// runes re-encodes s rune by rune, as go-systemd builds key names: each
+// invalid byte becomes U+FFFD.
+func runes(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(r)
+	}
+	return b.String()
 }
