@@ -1,0 +1,279 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfunit/bpfunit/internal/config"
+	"github.com/bpfunit/bpfunit/internal/fault"
+	"github.com/bpfunit/bpfunit/internal/loader"
+	"github.com/bpfunit/bpfunit/internal/lock"
+	"github.com/bpfunit/bpfunit/internal/pins"
+	"github.com/bpfunit/bpfunit/internal/state"
+)
+
+// Start attaches unit name from its config. It reports adopted=true when
+// the unit was already attached with the same config and object, in which
+// case nothing was changed.
+func (m *Manager) Start(ctx context.Context, name string) (st *state.Unit, adopted bool, err error) {
+	err = m.withUnitLock(ctx, name, func(ctx context.Context, s lock.Scope) error {
+		u, err := config.Load(m.ConfigDirs, name)
+		if err != nil {
+			return err
+		}
+		st, adopted, err = m.start(ctx, s, u)
+		return err
+	})
+	return st, adopted, err
+}
+
+func readObject(path string) (*loader.Spec, error) {
+	if err := config.CheckObject(path); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("object %s: %w", path, err)
+	}
+	defer f.Close()
+	spec, err := loader.ReadSpec(f)
+	if err != nil {
+		return nil, fmt.Errorf("object %s: %w", path, err)
+	}
+	return spec, nil
+}
+
+func (m *Manager) start(ctx context.Context, s lock.Scope, u *config.Unit) (_ *state.Unit, adopted bool, err error) {
+	if err := m.Root.Check(); err != nil {
+		return nil, false, err
+	}
+	ud := m.Root.Unit(u.Name)
+	if err := m.cleanStaging(s, ud); err != nil {
+		return nil, false, err
+	}
+	spec, err := readObject(u.Object.Path)
+	if err != nil {
+		return nil, false, err
+	}
+	if pins.Exists(ud.Links()) {
+		prev, _ := state.Read(m.RunDir, u.Name)
+		if prev != nil && m.complete(ud, prev) {
+			if prev.ConfigDigest == u.Digest && prev.ObjectDigest == spec.Digest {
+				m.Log.Info("already attached with this config; adopting it", "unit", u.Name, "links", len(prev.Links))
+				return prev, true, nil
+			}
+			return nil, false, fmt.Errorf("unit %s: %w (attached from %s); apply the new one with: systemctl reload bpf@%s.service",
+				u.Name, ErrAlreadyStarted, prev.ConfigPath, u.Name)
+		}
+		m.Log.Warn("unit is half attached (an interrupted start or stop); removing it before starting again", "unit", u.Name)
+		if err := m.teardown(s, ud, prev, u.Object.KeepMaps); err != nil {
+			return nil, false, err
+		}
+	}
+
+	plan, err := loader.Plan(u, spec)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := loader.Preflight(plan); err != nil {
+		return nil, false, fmt.Errorf("unit %s: %w", u.Name, err)
+	}
+
+	undo := &undo{log: m.Log}
+	defer func() {
+		if err != nil {
+			undo.run()
+		}
+	}()
+	for _, dir := range []string{ud.Dir(), ud.Maps(), ud.Staging()} {
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			if errors.Is(err, os.ErrExist) {
+				continue
+			}
+			return nil, false, fmt.Errorf("create %s: %w", dir, err)
+		}
+		undo.push(func() error { return rmdirIfEmpty(dir) })
+	}
+
+	mapsBefore, err := pins.List(ud.Maps())
+	if err != nil {
+		return nil, false, err
+	}
+	repl, shared, err := m.openSharedMaps(ctx, u, spec, undo)
+	if err != nil {
+		return nil, false, err
+	}
+	defer closeMaps(repl)
+
+	loaded, err := loader.Load(spec, loader.LoadOptions{
+		Programs:     programsOf(plan),
+		Constants:    u.Object.Constants,
+		MapPinDir:    ud.Maps(),
+		PinAllMaps:   u.Object.PinMaps,
+		Replacements: repl,
+		Prepare:      loader.Prepare(plan),
+	})
+	// Map pins appear as the collection loads, even if a program then
+	// fails: remove the ones this start created either way.
+	undo.push(func() error { return m.removeNewPins(ud.Maps(), mapsBefore) })
+	if err != nil {
+		return nil, false, fmt.Errorf("unit %s: %w", u.Name, err)
+	}
+	defer loaded.Close()
+	fault.Point("start:after-load")
+
+	st := &state.Unit{
+		Name: u.Name, ConfigPath: u.Path, ConfigDigest: u.Digest,
+		ObjectPath: u.Object.Path, ObjectDigest: spec.Digest,
+		KeepMaps: u.Object.KeepMaps, SharedMaps: shared,
+		Started: time.Now().UTC(),
+	}
+	for _, a := range plan {
+		ls, err := m.attachAndPin(a, loaded, ud.Staging(), undo)
+		if err != nil {
+			return nil, false, fmt.Errorf("unit %s: %w", u.Name, err)
+		}
+		ls.Pin = filepath.Join(ud.Links(), a.PinName)
+		st.Links = append(st.Links, ls)
+		fault.Point("start:after-attach")
+	}
+	for _, name := range loaded.PinnedMaps {
+		mp := loaded.Maps[name]
+		var id ebpf.MapID
+		if info, err := mp.Info(); err == nil {
+			id, _ = info.ID()
+		}
+		st.Maps = append(st.Maps, state.Map{Name: name, Pin: filepath.Join(ud.Maps(), name), ID: uint32(id)})
+	}
+
+	if err := state.Write(m.RunDir, st); err != nil {
+		return nil, false, err
+	}
+	undo.push(func() error { return state.Remove(m.RunDir, u.Name) })
+	fault.Point("start:before-commit")
+	if err := os.Rename(ud.Staging(), ud.Links()); err != nil {
+		return nil, false, fmt.Errorf("commit unit %s: %w", u.Name, err)
+	}
+	fault.Point("start:after-commit")
+	for _, l := range st.Links {
+		m.Log.Info("attached", "unit", u.Name, "program", l.Program, "type", l.Type, "target", l.Target,
+			"prog_id", l.ProgID, "link_id", l.LinkID, "pin", l.Pin)
+	}
+	return st, false, nil
+}
+
+// attachAndPin attaches one planned attachment and pins its link into dir.
+func (m *Manager) attachAndPin(a *loader.Attachment, loaded *loader.Loaded, dir string, undo *undo) (state.Link, error) {
+	l, err := a.Attach(loaded.Programs)
+	if err != nil {
+		return state.Link{}, err
+	}
+	pin := filepath.Join(dir, a.PinName)
+	if err := l.Pin(pin); err != nil {
+		l.Close() // the link dies with its only FD: nothing stays attached
+		if errors.Is(err, ebpf.ErrNotSupported) {
+			return state.Link{}, fmt.Errorf("pin %s: this kernel attaches it without a pinnable bpf_link, and an unpinned attachment would die with this process: %w", a, loader.ErrUnsupported)
+		}
+		return state.Link{}, fmt.Errorf("pin %s: %w", a, err)
+	}
+	undo.push(func() error { return detachPin(pin, l) })
+	ls := state.Link{Program: a.Program, Type: string(a.Type), Target: a.Target}
+	if info, err := l.Info(); err == nil {
+		ls.LinkID, ls.ProgID = uint32(info.ID), uint32(info.Program)
+	}
+	if info, err := loaded.Programs[a.Program].Info(); err == nil {
+		ls.ProgTag = info.Tag
+	}
+	return ls, nil
+}
+
+// detachPin detaches the link l (or the one pinned at path when l is nil),
+// removes the pin and closes it. Detaching first matters: another process's
+// FD on the link (bpftool, a monitor) would otherwise keep it attached.
+func detachPin(path string, l link.Link) error {
+	if l == nil {
+		var err error
+		l, err = link.LoadPinnedLink(path, nil)
+		if err != nil {
+			// Not a link (or already gone): the pin is all there is to remove.
+			if rmErr := os.Remove(path); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) {
+				return fmt.Errorf("remove %s: %w", path, rmErr)
+			}
+			return nil
+		}
+	}
+	defer l.Close()
+	// Perf-event links have no detach operation; for them unpinning and
+	// closing is the detach.
+	if err := l.Detach(); err != nil && !errors.Is(err, ebpf.ErrNotSupported) && !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("detach %s: %w", path, err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("unpin %s: %w", path, err)
+	}
+	return nil
+}
+
+func programsOf(plan []*loader.Attachment) []string {
+	var names []string
+	for _, a := range plan {
+		if !slices.Contains(names, a.Program) {
+			names = append(names, a.Program)
+		}
+	}
+	return names
+}
+
+// complete reports whether every link recorded in st is pinned and alive,
+// and nothing else is pinned.
+func (m *Manager) complete(ud pins.Unit, st *state.Unit) bool {
+	names, err := pins.List(ud.Links())
+	if err != nil || len(names) != len(st.Links) {
+		return false
+	}
+	for _, ls := range st.Links {
+		l, err := link.LoadPinnedLink(filepath.Join(ud.Links(), filepath.Base(ls.Pin)), nil)
+		if err != nil {
+			return false
+		}
+		l.Close()
+	}
+	return true
+}
+
+func (m *Manager) removeNewPins(dir string, before []string) error {
+	now, err := pins.List(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range now {
+		if !slices.Contains(before, n) {
+			errs = append(errs, m.Root.Remove(filepath.Join(dir, n)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func rmdirIfEmpty(dir string) error {
+	err := os.Remove(dir)
+	if err == nil || errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ENOTEMPTY) {
+		return nil
+	}
+	return err
+}
+
+func closeMaps(ms map[string]*ebpf.Map) {
+	for _, mp := range ms {
+		mp.Close()
+	}
+}

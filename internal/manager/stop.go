@@ -1,0 +1,126 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/bpfunit/bpfunit/internal/config"
+	"github.com/bpfunit/bpfunit/internal/fault"
+	"github.com/bpfunit/bpfunit/internal/lock"
+	"github.com/bpfunit/bpfunit/internal/pins"
+	"github.com/bpfunit/bpfunit/internal/state"
+)
+
+// Stop detaches everything of unit name and removes its pins and state
+// (maps stay when KeepMaps=yes). Stopping a unit that isn't attached is not
+// an error. Stop works from the pins and the state file, so it works after
+// the config was removed.
+func (m *Manager) Stop(ctx context.Context, name string) error {
+	return m.withUnitLock(ctx, name, func(ctx context.Context, s lock.Scope) error {
+		ud := m.Root.Unit(name)
+		prev, _ := state.Read(m.RunDir, name)
+		keep := false
+		if prev != nil {
+			keep = prev.KeepMaps
+		} else if u, err := config.Load(m.ConfigDirs, name); err == nil {
+			keep = u.Object.KeepMaps
+		}
+		if err := m.teardown(s, ud, prev, keep); err != nil {
+			return err
+		}
+		m.Log.Info("stopped", "unit", name)
+		return nil
+	})
+}
+
+// teardown removes the unit's links (committed and staged), programs, maps
+// unless keepMaps, the shared maps no other unit uses, the directories and
+// the state file. Each step tolerates what an interrupted earlier run left.
+func (m *Manager) teardown(s lock.Scope, ud pins.Unit, prev *state.Unit, keepMaps bool) error {
+	if !s.Valid() {
+		panic("manager: teardown without the unit lock")
+	}
+	var errs []error
+	for _, dir := range []string{ud.Links(), ud.Staging(), ud.Progs()} {
+		errs = append(errs, m.detachDir(dir))
+		fault.Point("stop:after-links")
+	}
+	if !keepMaps {
+		names, err := pins.List(ud.Maps())
+		errs = append(errs, err)
+		for _, n := range names {
+			errs = append(errs, m.Root.Remove(filepath.Join(ud.Maps(), n)))
+		}
+		errs = append(errs, rmdirIfEmpty(ud.Maps()))
+	}
+	if prev != nil {
+		errs = append(errs, m.releaseSharedMaps(prev))
+	}
+	errs = append(errs, rmdirIfEmpty(ud.Dir()))
+	fault.Point("stop:before-state")
+	errs = append(errs, state.Remove(m.RunDir, ud.Name()))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("stop unit %s: %w", ud.Name(), err)
+	}
+	return nil
+}
+
+// detachDir detaches and unpins every link pinned in dir, then removes dir.
+func (m *Manager) detachDir(dir string) error {
+	names, err := pins.List(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range names {
+		errs = append(errs, detachPin(filepath.Join(dir, n), nil))
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, fmt.Errorf("remove %s: %w", dir, err))
+	}
+	return errors.Join(errs...)
+}
+
+// cleanStaging removes what a killed start left in staging.
+func (m *Manager) cleanStaging(s lock.Scope, ud pins.Unit) error {
+	if !s.Valid() {
+		panic("manager: cleanStaging without the unit lock")
+	}
+	if !pins.Exists(ud.Staging()) {
+		return nil
+	}
+	m.Log.Warn("removing what an interrupted start left behind", "unit", ud.Name(), "dir", ud.Staging())
+	return m.detachDir(ud.Staging())
+}
+
+// releaseSharedMaps unpins the shared maps of st that no other started
+// unit uses.
+func (m *Manager) releaseSharedMaps(st *state.Unit) error {
+	var errs []error
+	for _, path := range st.SharedMaps {
+		errs = append(errs, m.withShareLock(context.Background(), path, func(context.Context, lock.Scope) error {
+			if m.sharedMapInUse(path, st.Name) {
+				return nil
+			}
+			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("unpin shared map: %w", err)
+			}
+			return nil
+		}))
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Manager) sharedMapInUse(path, except string) bool {
+	all, _ := state.List(m.RunDir)
+	for _, o := range all {
+		if o.Name != except && slices.Contains(o.SharedMaps, path) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,130 @@
+// Package state reads and writes /run/bpfunit/state/NAME.json: what a start
+// attached (ids, tags, digests), for status and for deciding whether a
+// second start is the same config (adopt) or a different one (reload).
+//
+// The file is advisory: the pins are the truth about what is attached. It is
+// written atomically (temp file + rename) before a start commits, so a crash
+// leaves either the old file or the new one, never half of one.
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Unit is the state of one started unit.
+type Unit struct {
+	Name         string    `json:"name"`
+	ConfigPath   string    `json:"config_path"`
+	ConfigDigest string    `json:"config_digest"`
+	ObjectPath   string    `json:"object_path"`
+	ObjectDigest string    `json:"object_digest"`
+	Started      time.Time `json:"started"`
+	Reloaded     time.Time `json:"reloaded,omitzero"`
+	Links        []Link    `json:"links"`
+	Maps         []Map     `json:"maps,omitempty"`
+	// SharedMaps are bpffs paths of ShareMap= maps this unit uses.
+	SharedMaps []string `json:"shared_maps,omitempty"`
+	// KeepMaps is the config's KeepMaps=, remembered so that a stop
+	// after the config was deleted still honours it.
+	KeepMaps bool `json:"keep_maps,omitempty"`
+}
+
+// Link is one attachment.
+type Link struct {
+	Pin     string `json:"pin"`
+	Program string `json:"program"`
+	Type    string `json:"type"`
+	Target  string `json:"target"`
+	LinkID  uint32 `json:"link_id"`
+	ProgID  uint32 `json:"prog_id"`
+	ProgTag string `json:"prog_tag"`
+	// LastSwap is "atomic" (BPF_LINK_UPDATE), "make-before-break" or empty
+	// when the link was never replaced.
+	LastSwap string `json:"last_swap,omitempty"`
+}
+
+// Map is one pinned map.
+type Map struct {
+	Name string `json:"name"`
+	Pin  string `json:"pin"`
+	ID   uint32 `json:"id"`
+}
+
+// Dir is the state directory below the run dir.
+func Dir(runDir string) string { return filepath.Join(runDir, "state") }
+
+func path(runDir, name string) string { return filepath.Join(Dir(runDir), name+".json") }
+
+// Read returns the state of name, or an error wrapping os.ErrNotExist.
+func Read(runDir, name string) (*Unit, error) {
+	data, err := os.ReadFile(path(runDir, name))
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	var u Unit
+	if err := json.Unmarshal(data, &u); err != nil {
+		return nil, fmt.Errorf("parse state %s: %w", path(runDir, name), err)
+	}
+	return &u, nil
+}
+
+// Write replaces the state of u.Name atomically.
+func Write(runDir string, u *Unit) error {
+	if err := os.MkdirAll(Dir(runDir), 0o755); err != nil {
+		return fmt.Errorf("create state dir: %w", err)
+	}
+	data, err := json.MarshalIndent(u, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	tmp, err := os.CreateTemp(Dir(runDir), "."+u.Name+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path(runDir, u.Name)); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	return nil
+}
+
+// Remove deletes the state of name; a missing file is not an error.
+func Remove(runDir, name string) error {
+	if err := os.Remove(path(runDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove state: %w", err)
+	}
+	return nil
+}
+
+// List reads every state file.
+func List(runDir string) ([]*Unit, error) {
+	files, err := filepath.Glob(filepath.Join(Dir(runDir), "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*Unit
+	for _, f := range files {
+		name := filepath.Base(f)
+		u, err := Read(runDir, name[:len(name)-len(".json")])
+		if err != nil {
+			continue // a state file being replaced or corrupt: status shows pins anyway
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
