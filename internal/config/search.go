@@ -3,12 +3,14 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // Suffixes of unit files and of their drop-in directories and files.
@@ -126,13 +128,38 @@ func LoadFile(path string) (*Unit, error) {
 func load(e Entry) (*Unit, error) {
 	files := make([]File, 0, 1+len(e.DropIns))
 	for _, p := range append([]string{e.Path}, e.DropIns...) {
-		data, err := os.ReadFile(p)
+		data, err := readConfig(p)
 		if err != nil {
 			return nil, fmt.Errorf("read unit %s: %w", e.Name, err)
 		}
 		files = append(files, File{Path: p, Data: data})
 	}
 	return Parse(e.Name, files)
+}
+
+// MaxFileSize bounds a unit or drop-in file; real ones are a few hundred bytes.
+const MaxFileSize = 1 << 20
+
+// readConfig reads a regular file only: a fifo or a device (other than the
+// /dev/null of a mask, handled before) would block or never end.
+func readConfig(path string) ([]byte, error) {
+	// O_NONBLOCK: opening a fifo for reading would wait for a writer.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	case fi.Size() > MaxFileSize:
+		return nil, fmt.Errorf("%s: %d bytes, more than %d", path, fi.Size(), MaxFileSize)
+	}
+	return io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 }
 
 // lookup finds the NAME.bpfunit that wins on dirs.

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -119,7 +121,21 @@ func TestLoadErrors(t *testing.T) {
 		"bad.bpfunit":  "[Object]\nPath=/o\n[Attach]\nProgram=p\nType=xdp\n",
 		"dang.bpfunit": "->/nonexistent",
 	})
-	_, err := Load([]string{dir}, "bad")
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.bpfunit"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load([]string{dir}, "fifo")
+	if want := "read unit fifo: " + filepath.Join(dir, "fifo.bpfunit") + ": not a regular file"; err == nil || err.Error() != want {
+		t.Errorf("fifo: %v, want %s", err, want)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "big.bpfunit"), make([]byte, MaxFileSize+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load([]string{dir}, "big"); err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Errorf("big: %v", err)
+	}
+
+	_, err = Load([]string{dir}, "bad")
 	checkErr(t, err, filepath.Join(dir, "bad.bpfunit")+":3: [Attach] Interface=: required for Type=xdp")
 
 	if _, err := Load([]string{dir}, "dang"); !errors.Is(err, fs.ErrNotExist) {
