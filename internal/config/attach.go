@@ -158,8 +158,8 @@ func checkAttach(at *attachState) error {
 		p := at.set[key]
 		return &Error{File: p.file, Line: p.line, Section: secAttach, Key: key, Msg: msg}
 	}
-	var set []string // in attachKeys order, for stable messages
-	for _, k := range attachKeys[2:] {
+	var set []string                   // in attachKeys order, for stable messages
+	for _, k := range attachKeys[2:] { // all but Program and Type
 		if _, ok := at.set[k]; ok {
 			set = append(set, k)
 		}
