@@ -1,6 +1,6 @@
 //go:build (386 || amd64 || arm || arm64 || loong64 || mips64le || mipsle || ppc64le || riscv64 || wasm) && linux
 
-package bpf
+package bpf_test
 
 // Kernel tests here load programs; run them under the machine-wide test
 // lock (another package checks the kernel for leaked BPF objects):
@@ -19,6 +19,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/bpfunit/bpfunit/bpf"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -127,11 +129,11 @@ func TestNames(t *testing.T) {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	if got := Names(); !slices.Equal(got, names) {
-		t.Fatalf("Names() = %v, want %v", got, names)
+	if got := bpf.Names(); !slices.Equal(got, names) {
+		t.Fatalf("bpf.Names() = %v, want %v", got, names)
 	}
 	for _, name := range names {
-		b, err := Object(name)
+		b, err := bpf.Object(name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,17 +143,17 @@ func TestNames(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(b, file) {
-			t.Errorf("Object(%q) differs from %s_bpfel.o", name, name)
+			t.Errorf("bpf.Object(%q) differs from %s_bpfel.o", name, name)
 		}
 	}
-	if _, err := Object("nope"); err == nil {
-		t.Error("Object(nope) succeeded")
+	if _, err := bpf.Object("nope"); err == nil {
+		t.Error("bpf.Object(nope) succeeded")
 	}
 }
 
 func loadSpec(t *testing.T, name string) *ebpf.CollectionSpec {
 	t.Helper()
-	b, err := Object(name)
+	b, err := bpf.Object(name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/bpfunit/bpfunit/internal/config"
 	"github.com/bpfunit/bpfunit/internal/lock"
@@ -86,5 +85,3 @@ func (u *undo) run() {
 	}
 	u.steps = nil
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
