@@ -24,6 +24,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 
 	"github.com/bpfunit/bpfunit/internal/config"
 	"github.com/bpfunit/bpfunit/internal/loader"
@@ -88,6 +89,11 @@ func report(log *slog.Logger, stderr io.Writer, verb, unit string, err error) {
 	var le *loader.LoadError
 	if errors.As(err, &le) && len(le.Log()) > 0 {
 		log.Debug("verifier log", "unit", unit, "program", le.Program, "verifier_log", joinLines(le.Log()))
+	}
+	if config.ValidateName(unit) != nil {
+		// A bad name may hold a newline or an escape sequence: quote it
+		// so that the reason stays one line and prints what was given.
+		unit = strconv.Quote(unit)
 	}
 	fmt.Fprintf(stderr, "bpfunit-oneshot: %s %s: %v\n", verb, unit, err)
 }
