@@ -28,7 +28,7 @@ var typeKeys = map[AttachType][]string{
 	TypeLSM:           {"Function"},
 	TypeUprobe:        {"Binary", "Symbol", "Offset", "PID"},
 	TypeUretprobe:     {"Binary", "Symbol", "Offset", "PID"},
-	TypeNetfilter:     {"Family", "Hook", "Priority"},
+	TypeNetfilter:     {"Family", "Hook", "Priority", "Namespace"},
 }
 
 // requiredKeys must be set when Type= is; uprobes need Binary plus Symbol

@@ -88,8 +88,8 @@ type Attach struct {
 
 	// Interface for xdp and tcx.
 	Interface string
-	// Namespace is an `ip netns` name the interface lives in; empty: the
-	// namespace of the caller.
+	// Namespace is an `ip netns` name the interface (xdp, tcx) or the
+	// netfilter hook lives in; empty: the namespace of the caller.
 	Namespace string
 	// Mode for xdp: "native", "generic" or "auto" (default auto: native
 	// where the driver has it, else generic).
