@@ -119,17 +119,17 @@ func Load(spec *Spec, opts LoadOptions) (*Loaded, error) {
 		MapReplacements: repl,
 	})
 	if err != nil {
-		return nil, loadError(err)
+		return nil, loadError(cs, err)
 	}
 	return &Loaded{Collection: coll, PinnedMaps: pinned}, nil
 }
 
-func loadError(err error) error {
+func loadError(cs *ebpf.CollectionSpec, err error) error {
 	// cilium/ebpf says which program: "program xdp_bad: load program: ..."
 	msg := err.Error()
 	if rest, ok := strings.CutPrefix(msg, "program "); ok {
 		if name, _, ok := strings.Cut(rest, ":"); ok {
-			return &LoadError{Program: name, Err: err}
+			return &LoadError{Program: name, Err: err, Type: unsupportedType(cs.Programs[name], err)}
 		}
 	}
 	var ve *ebpf.VerifierError
