@@ -27,7 +27,9 @@ func newCgroup(a config.Attach, p *ebpf.ProgramSpec) (*cgroupAttacher, error) {
 	if a.Cgroup == "" {
 		return nil, fmt.Errorf("Type=cgroup needs Cgroup= (a unit name such as nginx.service, or a cgroup path)")
 	}
-	if p.AttachType == ebpf.AttachNone {
+	// AttachNone and AttachCGroupInetIngress are both 0: only the section
+	// name tells a cgroup_skb/ingress program from one that names no hook.
+	if p.AttachType == ebpf.AttachNone && p.SectionName != "cgroup_skb/ingress" {
 		return nil, fmt.Errorf("section %q does not say where in the cgroup to attach (use e.g. SEC(\"cgroup_skb/egress\"))", p.SectionName)
 	}
 	return &cgroupAttacher{cgroup: a.Cgroup, attachType: p.AttachType}, nil
