@@ -48,7 +48,8 @@ func (a *Attachment) Attach(progs map[string]*ebpf.Program) (link.Link, error) {
 	}
 	l, err := a.impl.attach(prog, progs)
 	if err != nil {
-		return nil, fmt.Errorf("attach %s %s to %s: %w", a.Type, a.Program, a.Target, unsupported(err))
+		return nil, fmt.Errorf("%s:%d: [Attach] Program=%s: attach %s %s to %s: %w",
+			a.Config.File, a.Config.Line, a.Program, a.Type, a.Program, a.Target, unsupported(err))
 	}
 	return l, nil
 }
@@ -63,6 +64,15 @@ func unsupported(err error) error {
 	return err
 }
 
+// configError is a config that does not fit its object (a program it
+// lacks, a type the program can't have): a config error like those of
+// package config, matching config.ErrInvalidUnit.
+type configError struct{ err error }
+
+func (e configError) Error() string        { return e.err.Error() }
+func (e configError) Unwrap() error        { return e.err }
+func (e configError) Is(target error) bool { return target == config.ErrInvalidUnit }
+
 // Plan resolves every [Attach] section of u against the object: the attach
 // type (from Type= or the ELF section), the target, the pin name. It
 // touches nothing in the kernel except reading interface indexes.
@@ -72,21 +82,21 @@ func Plan(u *config.Unit, spec *Spec) ([]*Attachment, error) {
 	for _, a := range u.Attach {
 		ps, ok := spec.Programs[a.Program]
 		if !ok {
-			return nil, fmt.Errorf("%s:%d: [Attach] Program=%s: not found in %s (it has: %s)",
-				a.File, a.Line, a.Program, u.Object.Path, programNames(spec))
+			return nil, configError{fmt.Errorf("%s:%d: [Attach] Program=%s: not found in %s (it has: %s)",
+				a.File, a.Line, a.Program, u.Object.Path, programNames(spec))}
 		}
 		typ, err := resolveType(a, ps)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: [Attach] Program=%s: %w", a.File, a.Line, a.Program, err)
+			return nil, configError{fmt.Errorf("%s:%d: [Attach] Program=%s: %w", a.File, a.Line, a.Program, err)}
 		}
 		impl, err := newAttacher(typ, a, ps)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: [Attach] Program=%s: %w", a.File, a.Line, a.Program, err)
+			return nil, configError{fmt.Errorf("%s:%d: [Attach] Program=%s: %w", a.File, a.Line, a.Program, err)}
 		}
 		att := &Attachment{Program: a.Program, Type: typ, Target: impl.target(), Config: a, impl: impl}
 		att.PinName = pins.LinkName(a.Program, att.Target)
 		if prev, dup := seen[att.PinName]; dup {
-			return nil, fmt.Errorf("%s:%d: [Attach] Program=%s: attached to %s twice (also at %s)", a.File, a.Line, a.Program, att.Target, prev)
+			return nil, configError{fmt.Errorf("%s:%d: [Attach] Program=%s: attached to %s twice (also at %s)", a.File, a.Line, a.Program, att.Target, prev)}
 		}
 		seen[att.PinName] = fmt.Sprintf("%s:%d", a.File, a.Line)
 		out = append(out, att)

@@ -112,7 +112,7 @@ func exitCode(err error) int {
 		return ExitUsage
 	case errors.Is(err, loader.ErrUnsupported):
 		return ExitUnsupported
-	case errors.Is(err, config.ErrNotFound), errors.Is(err, config.ErrMasked):
+	case errors.Is(err, config.ErrNotFound), errors.Is(err, config.ErrMasked), errors.Is(err, config.ErrInvalidUnit):
 		return ExitNotConfigured
 	}
 	var ce *config.Error
