@@ -170,7 +170,10 @@ func startProbeHelper(t *testing.T) *probeHelper {
 			t.Errorf("probe helper: %v", err)
 		}
 	})
-	return &probeHelper{Path: bin, Pid: cmd.Process.Pid, in: in, out: bufio.NewReader(out)}
+	p := &probeHelper{Path: bin, Pid: cmd.Process.Pid, in: in, out: bufio.NewReader(out)}
+	// Once it has answered, it sits idle in read(2) until the next Do.
+	p.Do(t, 0)
+	return p
 }
 
 // Do makes the helper do n getpid syscalls and n calls of
