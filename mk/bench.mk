@@ -1,0 +1,18 @@
+# bench.mk — benchmarks. Figures go to docs/benchmarks.md.
+#
+# Targets are ratios against peer tools measured in the same run, never
+# absolute timings in tests: these machines are noisy.
+
+BENCH_N ?= 30
+
+.PHONY: bench bench-start bench-go
+
+bench: bench-start bench-go ## run every benchmark (root; prints ratios against peer tools)
+
+bench-start: build ## oneshot start vs xdp-loader load vs bpftool loadall+attach (root)
+	@command -v xdp-loader >/dev/null || { echo "bench-start: needs xdp-tools (apt-get install xdp-tools)"; exit 1; }
+	$(GO) build -o $(BIN)/startcmp ./internal/bench/startcmp
+	flock $(TESTLOCK) unshare -m --propagation private $(BIN)/startcmp -oneshot $(BIN)/bpfunit-oneshot -n $(BENCH_N)
+
+bench-go: ## Go benchmarks (generator with 1000 configs, ...)
+	flock $(TESTLOCK) $(GO) test -run '^$$' -bench . -benchmem ./...
