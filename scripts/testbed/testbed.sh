@@ -18,6 +18,7 @@
 #   TESTBED_STAGE   a `make install DESTDIR=` tree copied over / at every boot (optional)
 #   TESTBED_BPFFS   1 (default): mount a fresh bpffs on /sys/fs/bpf; 0: leave it to units
 #   TESTBED_NAME    hostname inside (default bpfunit-testbed)
+#   TESTBED_WANTS   units the boot target pulls in, space-separated (e.g. bpf.target)
 #
 # Used by internal/testenv/testbed; keep the output of `start` and the files in
 # $TESTBED_STATE (pid, unshare.pid, cgroup, console.log) stable.
@@ -108,6 +109,9 @@ Description=bpfunit testbed boot target
 DefaultDependencies=no
 Wants=systemd-journald.service
 EOF
+    for u in ${TESTBED_WANTS:-}; do
+        printf 'Wants=%s\nAfter=%s\n' "$u" "$u" >> "/run/systemd/system/$BOOT_TARGET"
+    done
     exec env -i container="$NAME" PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
         /lib/systemd/systemd --system --unit="$BOOT_TARGET" </dev/null
 }
@@ -129,7 +133,7 @@ start() {
     # cgroup namespace is rooted there. --kill-child: if unshare dies, PID 1 dies.
     ( echo "$BASHPID" > "$cg/cgroup.procs"
       exec setsid env TESTBED_STATE="$STATE" TESTBED_NAME="$NAME" \
-        TESTBED_STAGE="${TESTBED_STAGE:-}" TESTBED_BPFFS="${TESTBED_BPFFS:-1}" \
+        TESTBED_STAGE="${TESTBED_STAGE:-}" TESTBED_BPFFS="${TESTBED_BPFFS:-1}" TESTBED_WANTS="${TESTBED_WANTS:-}" \
         unshare --pid --fork --kill-child --mount --uts --ipc --cgroup --mount-proc \
         --propagation private "$SELF" stage2 </dev/null >>"$STATE/console.log" 2>&1 ) &
     upid=$!

@@ -26,6 +26,9 @@ type Options struct {
 	// NoInstall boots plain systemd, without `make install` of the project:
 	// faster, and independent of the tree building. Optional.
 	NoInstall bool
+	// Want lists units the boot target pulls in (Wants= and After=), as
+	// multi-user.target would on a real boot, e.g. "bpf.target". Optional.
+	Want []string
 	// Stage is an already installed tree (`make install DESTDIR=Stage`) to
 	// use instead of running make. Optional; ignored with NoInstall.
 	Stage string
@@ -113,6 +116,7 @@ func (t *Testbed) boot(tb testing.TB) {
 		"TESTBED_STATE="+t.dir,
 		"TESTBED_STAGE="+t.stage,
 		"TESTBED_BPFFS="+map[bool]string{true: "0", false: "1"}[t.opts.NoBPFFS],
+		"TESTBED_WANTS="+strings.Join(t.opts.Want, " "),
 	)
 	out, err := cmd.CombinedOutput()
 	// Read what the script recorded even on failure, so that shutdown can

@@ -1,0 +1,262 @@
+package generator_test
+
+// Tests in a real systemd (internal/testenv/testbed) with the tree
+// installed by `make install`: the units verify, the generator runs on
+// daemon-reload and at boot, bpf.target attaches and detaches through the
+// sandboxed bpf@.service and the real bpfunit-oneshot.
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/bpfunit/bpfunit/internal/testenv"
+	"github.com/bpfunit/bpfunit/internal/testenv/testbed"
+)
+
+var (
+	stageOnce sync.Once
+	stageDir  string
+	stageErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if stageDir != "" {
+		os.RemoveAll(stageDir)
+	}
+	os.Exit(code)
+}
+
+// boot boots a testbed with the tree installed once per test binary.
+func boot(t *testing.T, opts testbed.Options) *testbed.Testbed {
+	t.Helper()
+	testenv.SkipUnlessRoot(t)
+	stageOnce.Do(func() {
+		stageDir, stageErr = os.MkdirTemp("", "bpfunit-stage-")
+		if stageErr == nil {
+			start := time.Now()
+			stageErr = testbed.Install("../..", stageDir)
+			t.Logf("make install: %v", time.Since(start).Round(time.Millisecond))
+		}
+	})
+	if stageErr != nil {
+		t.Fatal(stageErr)
+	}
+	opts.Stage = stageDir
+	return testbed.Boot(t, opts)
+}
+
+func run(t *testing.T, tb *testbed.Testbed, args ...string) string {
+	t.Helper()
+	out, err := tb.Run(args...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return out
+}
+
+// TestUnitsVerify: systemd-analyze verify passes on every installed unit.
+func TestUnitsVerify(t *testing.T) {
+	tb := boot(t, testbed.Options{NoBPFFS: true})
+	run(t, tb, "systemd-analyze", "verify",
+		"/usr/lib/systemd/system/bpf@.service",
+		"/usr/lib/systemd/system/bpf@example.service",
+		"/usr/lib/systemd/system/bpf.target",
+		"/usr/lib/systemd/system/bpfunit-bpffs.service")
+}
+
+const traceConfig = `[Unit]
+Description=trace counter % test
+[Object]
+Path=/usr/lib/bpfunit/objects/trace_counter.bpf.o
+PinMaps=yes
+[Attach]
+Program=tp_getpid
+Type=tracepoint
+Tracepoint=syscalls:sys_enter_getpid
+[Attach]
+Program=raw_tp_sys_enter
+Type=raw_tracepoint
+Tracepoint=sys_enter
+[Install]
+WantedBy=bpf.target
+`
+
+// ourPrograms lists the programs in the kernel, other than systemd's own
+// (sd_*), that were not there in before.
+func ourPrograms(t *testing.T, before testenv.Objects) []string {
+	t.Helper()
+	now, err := testenv.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, id := range now.Since(before).Progs {
+		p, err := ebpf.NewProgramFromID(id)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		info, err := p.Info()
+		p.Close()
+		if err == nil && !strings.HasPrefix(info.Name, "sd_") {
+			names = append(names, fmt.Sprintf("%s(%d)", info.Name, id))
+		}
+	}
+	return names
+}
+
+// waitInactive waits for units to stop: `systemctl stop bpf.target` returns
+// once the target is stopped, and its PartOf= units stop after it.
+func waitInactive(t *testing.T, tb *testbed.Testbed, units ...string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _ := tb.Systemctl(append([]string{"is-active"}, units...)...)
+		states := strings.Fields(out)
+		if len(states) == len(units) && !slices.ContainsFunc(states, func(s string) bool { return s != "inactive" && s != "failed" }) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("units still active after 10s: %s", out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestTargetStartStop: a config with WantedBy=bpf.target is wired by the
+// generator on daemon-reload, `systemctl start bpf.target` attaches it
+// (bpffs mounted by bpfunit-bpffs.service), `systemctl stop bpf.target`
+// leaves nothing attached or pinned.
+func TestTargetStartStop(t *testing.T) {
+	testenv.CheckLeaks(t)
+	tb := boot(t, testbed.Options{NoBPFFS: true})
+	if err := tb.WriteFile("/etc/bpfunit/trace.bpfunit", []byte(traceConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, tb, "systemctl", "daemon-reload")
+	if got := run(t, tb, "readlink", "/run/systemd/generator/bpf.target.wants/bpf@trace.service"); strings.TrimSpace(got) != "/usr/lib/systemd/system/bpf@.service" {
+		t.Errorf("wants symlink -> %q", got)
+	}
+	before, err := testenv.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	start := time.Now()
+	run(t, tb, "systemctl", "start", "bpf.target")
+	t.Logf("systemctl start bpf.target: %v", time.Since(start).Round(time.Millisecond))
+	if out, err := tb.Systemctl("is-active", "bpf@trace.service", "bpfunit-bpffs.service", "bpf.target"); err != nil {
+		t.Fatalf("is-active: %s\n%s", out, tb.Journal("bpf@trace.service"))
+	}
+	if out := run(t, tb, "findmnt", "-n", "-o", "FSTYPE", "/sys/fs/bpf"); strings.TrimSpace(out) != "bpf" {
+		t.Errorf("/sys/fs/bpf: %q", out)
+	}
+	status, _ := tb.Systemctl("status", "bpf@trace.service")
+	for _, want := range []string{"trace counter % test", "/etc/bpfunit/trace.bpfunit", "50-bpfunit.conf"} {
+		if !strings.Contains(status, want) {
+			t.Errorf("systemctl status lacks %q:\n%s", want, status)
+		}
+	}
+	pins := run(t, tb, "find", "/sys/fs/bpf/bpfunit/trace/links", "-mindepth", "1")
+	if strings.Count(pins, "\n") != 2 {
+		t.Errorf("link pins:\n%s", pins)
+	}
+	if progs := ourPrograms(t, before); len(progs) != 2 {
+		t.Errorf("programs attached: %v", progs)
+	}
+
+	start = time.Now()
+	run(t, tb, "systemctl", "stop", "bpf.target")
+	waitInactive(t, tb, "bpf@trace.service")
+	t.Logf("systemctl stop bpf.target: %v", time.Since(start).Round(time.Millisecond))
+	if out, err := tb.Run("test", "!", "-e", "/sys/fs/bpf/bpfunit/trace"); err != nil {
+		t.Errorf("pins left after stop: %s %s", out, run(t, tb, "find", "/sys/fs/bpf/bpfunit"))
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for progs := ourPrograms(t, before); len(progs) > 0; progs = ourPrograms(t, before) {
+		if time.Now().After(deadline) {
+			t.Errorf("programs left after stop: %v", progs)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestInvalidConfig: a config that doesn't parse makes its unit fail, with
+// the error in systemctl status; the rest of bpf.target starts.
+func TestInvalidConfig(t *testing.T) {
+	testenv.CheckLeaks(t)
+	tb := boot(t, testbed.Options{})
+	// The first error of this config contains the characters systemd would
+	// expand or unquote in an Exec line.
+	broken := "[Unit]\nDescription=broken\n[Object]\nPath=/x.o\nPinMaps=%i$HOME\"\\x\n[Attach]\nProgram=p\n[Install]\nWantedBy=bpf.target\n"
+	if err := tb.WriteFile("/etc/bpfunit/broken.bpfunit", []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.WriteFile("/etc/bpfunit/trace.bpfunit", []byte(traceConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, tb, "systemctl", "daemon-reload")
+	run(t, tb, "systemctl", "start", "bpf.target")
+	if out, _ := tb.Systemctl("is-failed", "bpf@broken.service"); strings.TrimSpace(out) != "failed" {
+		t.Errorf("bpf@broken.service is %q", out)
+	}
+	if out, err := tb.Systemctl("is-active", "bpf@trace.service"); err != nil {
+		t.Errorf("bpf@trace.service: %s", out)
+	}
+	status, _ := tb.Systemctl("status", "bpf@broken.service")
+	want := `/etc/bpfunit/broken.bpfunit:5: [Object] PinMaps=: invalid boolean "%i$HOME\"\\x"`
+	if !strings.Contains(status, "invalid configuration") || !strings.Contains(status, want) {
+		t.Errorf("systemctl status lacks %q:\n%s", want, status)
+	}
+	// The oneshot, which re-parses, reports the same error.
+	out, err := tb.Run("/usr/libexec/bpfunit/bpfunit-oneshot", "start", "broken")
+	if err == nil || !strings.Contains(out, want) {
+		t.Errorf("bpfunit-oneshot start broken: %v: %s", err, out)
+	}
+	run(t, tb, "systemctl", "stop", "bpf.target")
+	waitInactive(t, tb, "bpf@trace.service")
+}
+
+// TestMaskedConfig: a config masked by a /dev/null symlink in /etc masks
+// the systemd unit and is not wired into bpf.target.
+func TestMaskedConfig(t *testing.T) {
+	tb := boot(t, testbed.Options{})
+	if err := tb.WriteFile("/usr/lib/bpfunit/trace.bpfunit", []byte(traceConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, tb, "mkdir", "-p", "/etc/bpfunit")
+	run(t, tb, "ln", "-s", "/dev/null", "/etc/bpfunit/trace.bpfunit")
+	run(t, tb, "systemctl", "daemon-reload")
+	if out, err := tb.Run("test", "-e", "/run/systemd/generator/bpf.target.wants/bpf@trace.service"); err == nil {
+		t.Errorf("masked config wired into bpf.target: %s", out)
+	}
+	out, err := tb.Systemctl("start", "bpf@trace.service")
+	if err == nil || !strings.Contains(out, "masked") {
+		t.Errorf("start of a masked unit: %v: %s", err, out)
+	}
+}
+
+// TestBoot: configs on the disk are attached at boot (the boot target wants
+// bpf.target, as multi-user.target does once bpf.target is enabled), with the
+// generator run by systemd at boot and bpffs mounted by bpfunit-bpffs.service;
+// after a reboot they are attached again in the fresh bpffs.
+func TestBoot(t *testing.T) {
+	testenv.CheckLeaks(t)
+	tb := boot(t, testbed.Options{NoBPFFS: true, Want: []string{"bpf.target"}})
+	if err := tb.WriteFile("/etc/bpfunit/trace.bpfunit", []byte(traceConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tb.Reboot(t)
+	if out, err := tb.Systemctl("is-active", "bpf@trace.service"); err != nil {
+		t.Fatalf("after reboot: %s\n%s\nconsole:\n%s", out, tb.Journal(""), tb.Console(30))
+	}
+	run(t, tb, "test", "-e", "/sys/fs/bpf/bpfunit/trace/links/tp_getpid@syscalls:sys_enter_getpid")
+}
