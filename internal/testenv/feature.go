@@ -1,0 +1,86 @@
+package testenv
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfunit/bpfunit/bpf"
+)
+
+// enotsupp is the kernel-internal ENOTSUPP (524) that leaks to user space
+// from BPF_PROG_LOAD and BPF_LINK_CREATE where a feature is missing (e.g.
+// BPF trampolines on an architecture without them).
+const enotsupp = unix.Errno(524)
+
+// SkipIfProgramRefused probes, by loading it, whether the kernel runs
+// program prog of the committed object obj (see package bpf), and skips tb
+// with "kernel refuses KIND programs: ERR" when it refuses it for lack of
+// support (see [ProgramRefused]). Like cilium's
+// testutils.SkipIfNotSupported, any other error fails tb: a test program
+// that the verifier rejects is a bug.
+func SkipIfProgramRefused(tb testing.TB, kind, obj, prog string) {
+	tb.Helper()
+	if err := ProgramRefused(tb, obj, prog); err != nil {
+		tb.Skipf("kernel refuses %s programs: %v", kind, err)
+	}
+}
+
+// ProgramRefused loads program prog of the committed object obj and
+// returns why the kernel refuses it for lack of support, nil when it
+// loads: EPERM before the verifier ran (as root that is never a permission
+// problem; a 6.18 kernel without BPF trampolines answers so for fentry,
+// fexit and lsm), ENOTSUPP or EOPNOTSUPP, or cilium/ebpf's
+// ErrNotSupported. Any other error fails tb. The probe leaves nothing
+// behind in the kernel.
+func ProgramRefused(tb testing.TB, obj, prog string) error {
+	tb.Helper()
+	SkipUnlessRoot(tb)
+	data, err := bpf.Object(obj)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(data))
+	if err != nil {
+		tb.Fatalf("parse object %s: %v", obj, err)
+	}
+	ps, ok := spec.Programs[prog]
+	if !ok {
+		tb.Fatalf("object %s has no program %s", obj, prog)
+	}
+	spec.Programs = map[string]*ebpf.ProgramSpec{prog: ps}
+	coll, err := ebpf.NewCollection(spec)
+	if err == nil {
+		coll.Close()
+		return nil
+	}
+	var ve *ebpf.VerifierError
+	if errors.Is(err, ebpf.ErrNotSupported) || errors.Is(err, enotsupp) || errors.Is(err, unix.EOPNOTSUPP) ||
+		(errors.Is(err, unix.EPERM) && !errors.As(err, &ve)) {
+		// cilium/ebpf blames MEMLOCK for any EPERM; as root it never is.
+		return errors.New(strings.Replace(err.Error(), " (MEMLOCK may be too low, consider rlimit.RemoveMemlock)", "", 1))
+	}
+	tb.Fatalf("probe: load %s of %s: %v", prog, obj, err)
+	return nil
+}
+
+// NeedBPFLSM skips tb unless the BPF LSM is active: without "bpf" in the
+// kernel's lsm= list, lsm programs load and attach but never run.
+func NeedBPFLSM(tb testing.TB) {
+	tb.Helper()
+	data, err := os.ReadFile("/sys/kernel/security/lsm")
+	if err != nil {
+		tb.Skipf("can't tell whether the BPF LSM is active: %v", err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), ",") {
+		if l == "bpf" {
+			return
+		}
+	}
+	tb.Skipf("the BPF LSM is not active (active LSMs: %s); boot with lsm=...,bpf", strings.TrimSpace(string(data)))
+}
