@@ -188,3 +188,42 @@ func (p *probeHelper) Do(t *testing.T, n int) {
 		t.Fatalf("probe helper answered %q, %v", line, err)
 	}
 }
+
+// attachedProgramMap opens the map called name that the program behind
+// link id uses, and keeps it open until the end of the test: for maps a
+// unit does not pin.
+func attachedProgramMap(t *testing.T, id link.ID, name string) *ebpf.Map {
+	t.Helper()
+	l, err := link.NewFromID(id)
+	if err != nil {
+		t.Fatalf("open link %d: %v", id, err)
+	}
+	info, err := l.Info()
+	l.Close()
+	if err != nil {
+		t.Fatalf("link %d info: %v", id, err)
+	}
+	prog, err := ebpf.NewProgramFromID(info.Program)
+	if err != nil {
+		t.Fatalf("open program %d: %v", info.Program, err)
+	}
+	defer prog.Close()
+	pinfo, err := prog.Info()
+	if err != nil {
+		t.Fatalf("program %d info: %v", info.Program, err)
+	}
+	ids, _ := pinfo.MapIDs()
+	for _, mid := range ids {
+		m, err := ebpf.NewMapFromID(mid)
+		if err != nil {
+			t.Fatalf("open map %d: %v", mid, err)
+		}
+		if mi, err := m.Info(); err == nil && mi.Name == name {
+			t.Cleanup(func() { m.Close() })
+			return m
+		}
+		m.Close()
+	}
+	t.Fatalf("program %d uses no map %s", info.Program, name)
+	return nil
+}
