@@ -56,7 +56,8 @@ var verbs = []verb{
 		return m.Stop(ctx, unit)
 	}},
 	{"reload", func(ctx context.Context, m *manager.Manager, unit string) error {
-		return fmt.Errorf("reload is not implemented yet; use systemctl restart bpf@%s.service", unit)
+		_, err := m.Reload(ctx, unit)
+		return err
 	}},
 }
 

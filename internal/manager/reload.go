@@ -1,0 +1,357 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/bpfunit/bpfunit/internal/config"
+	"github.com/bpfunit/bpfunit/internal/fault"
+	"github.com/bpfunit/bpfunit/internal/loader"
+	"github.com/bpfunit/bpfunit/internal/lock"
+	"github.com/bpfunit/bpfunit/internal/pins"
+	"github.com/bpfunit/bpfunit/internal/state"
+)
+
+// Swap kinds recorded per link.
+const (
+	SwapAtomic          = "atomic"
+	SwapMakeBeforeBreak = "make-before-break"
+)
+
+// ErrNotStarted is returned by Reload and Replace for a unit that is not attached.
+var ErrNotStarted = errors.New("not started")
+
+// Reload replaces the programs of a started unit with those of its current
+// config and object, keeping its maps: links the kernel can update swap
+// programs atomically (BPF_LINK_UPDATE), the others are make-before-break.
+// Attachments added to or removed from the config are created or dropped
+// in the same transaction. On any error the old programs keep running
+// untouched.
+func (m *Manager) Reload(ctx context.Context, name string) (st *state.Unit, err error) {
+	err = m.withUnitLock(ctx, name, func(ctx context.Context, s lock.Scope) error {
+		u, err := config.Load(m.ConfigDirs, name)
+		if err != nil {
+			return err
+		}
+		spec, err := readObject(u.Object.Path)
+		if err != nil {
+			return err
+		}
+		st, err = m.reload(ctx, s, u, spec, "")
+		return err
+	})
+	return st, err
+}
+
+// Replace swaps program of a started unit for the program of the same name
+// in obj (read completely; the D-Bus helper passes an open file), the same
+// way Reload does. Other programs of the unit are not touched. The change
+// lasts until the unit is restarted, which loads the configured object.
+func (m *Manager) Replace(ctx context.Context, name, program string, obj io.Reader) (st *state.Unit, err error) {
+	spec, err := loader.ReadSpec(obj)
+	if err != nil {
+		return nil, fmt.Errorf("replace %s in unit %s: %w", program, name, err)
+	}
+	err = m.withUnitLock(ctx, name, func(ctx context.Context, s lock.Scope) error {
+		u, err := config.Load(m.ConfigDirs, name)
+		if err != nil {
+			return err
+		}
+		st, err = m.reload(ctx, s, u, spec, program)
+		return err
+	})
+	return st, err
+}
+
+// reload is Reload and Replace: only, when set, limits it to the
+// attachments of that program.
+func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec *loader.Spec, only string) (_ *state.Unit, err error) {
+	ud := m.Root.Unit(u.Name)
+	prev, _ := state.Read(m.RunDir, u.Name)
+	if prev == nil || !pins.Exists(ud.Links()) || !m.complete(ud, prev) {
+		return nil, fmt.Errorf("unit %s: %w; start it with: systemctl start bpf@%s.service", u.Name, ErrNotStarted, u.Name)
+	}
+	if err := m.cleanStaging(s, ud); err != nil {
+		return nil, err
+	}
+	plan, err := loader.Plan(u, spec)
+	if err != nil {
+		return nil, err
+	}
+	if only != "" {
+		var kept []*loader.Attachment
+		for _, a := range plan {
+			if a.Program == only {
+				kept = append(kept, a)
+			}
+		}
+		if len(kept) == 0 {
+			return nil, fmt.Errorf("unit %s has no [Attach] for program %s", u.Name, only)
+		}
+		plan = kept
+	}
+	if err := loader.Preflight(plan); err != nil {
+		return nil, fmt.Errorf("unit %s: %w", u.Name, err)
+	}
+
+	undo := &undo{log: m.Log}
+	defer func() {
+		if err != nil {
+			undo.run()
+		}
+	}()
+	if err := os.Mkdir(ud.Staging(), 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", ud.Staging(), err)
+	}
+	undo.push(func() error { return m.detachDir(ud.Staging()) })
+	if err := os.MkdirAll(ud.Maps(), 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", ud.Maps(), err)
+	}
+	mapsBefore, err := pins.List(ud.Maps())
+	if err != nil {
+		return nil, err
+	}
+	repl, shared, err := m.openSharedMaps(ctx, u, spec, undo)
+	if err != nil {
+		return nil, err
+	}
+	defer closeMaps(repl)
+	if err := m.reuseOldMaps(ud, spec, repl); err != nil {
+		return nil, fmt.Errorf("unit %s: %w", u.Name, err)
+	}
+	loaded, err := loader.Load(spec, loader.LoadOptions{
+		Programs:     programsOf(plan),
+		Constants:    u.Object.Constants,
+		MapPinDir:    ud.Maps(),
+		PinAllMaps:   u.Object.PinMaps,
+		Replacements: repl,
+		Prepare:      loader.Prepare(plan),
+	})
+	undo.push(func() error { return m.removeNewPins(ud.Maps(), mapsBefore) })
+	if err != nil {
+		return nil, fmt.Errorf("unit %s: %w", u.Name, err)
+	}
+	defer loaded.Close()
+	fault.Point("reload:after-load")
+
+	old := map[string]state.Link{}
+	for _, l := range prev.Links {
+		old[filepath.Base(l.Pin)] = l
+	}
+	next := *prev
+	next.Links = nil
+	var commit []func() error
+	planned := map[string]bool{}
+	for _, a := range plan {
+		planned[a.PinName] = true
+		pin := filepath.Join(ud.Links(), a.PinName)
+		_, existed := old[a.PinName]
+		var ls state.Link
+		if existed && a.Updatable() {
+			ls, err = m.updateInPlace(a, pin, loaded, undo)
+		} else {
+			ls, err = m.attachAndPin(a, loaded, ud.Staging(), undo)
+			staged := filepath.Join(ud.Staging(), a.PinName)
+			if existed {
+				ls.LastSwap = SwapMakeBeforeBreak
+			}
+			commit = append(commit, func() error { return replacePin(staged, pin) })
+		}
+		if err != nil {
+			return nil, fmt.Errorf("unit %s: %w", u.Name, err)
+		}
+		ls.Pin = pin
+		next.Links = append(next.Links, ls)
+		fault.Point("reload:after-swap")
+	}
+	for name, l := range old {
+		switch {
+		case planned[name]:
+		case only != "" && l.Program != only:
+			next.Links = append(next.Links, l) // Replace leaves other programs alone
+		default:
+			commit = append(commit, func() error { return detachPin(l.Pin, nil) })
+		}
+	}
+	if only == "" {
+		next.ConfigPath, next.ConfigDigest = u.Path, u.Digest
+		next.ObjectPath, next.ObjectDigest = u.Object.Path, spec.Digest
+		next.KeepMaps, next.SharedMaps = u.Object.KeepMaps, shared
+	}
+	next.Reloaded = time.Now().UTC()
+	next.Maps = nil
+	for _, name := range loaded.PinnedMaps {
+		next.Maps = append(next.Maps, state.Map{Name: name, Pin: filepath.Join(ud.Maps(), name)})
+	}
+	if err := state.Write(m.RunDir, &next); err != nil {
+		return nil, err
+	}
+	fault.Point("reload:before-commit")
+	// Past this point the new programs are in place; what is left only
+	// moves pins and drops old links, and a failure there is repaired by
+	// the next stop or start, so it is reported but not rolled back.
+	var errs []error
+	for _, c := range commit {
+		errs = append(errs, c())
+	}
+	errs = append(errs, rmdirIfEmpty(ud.Staging()))
+	undo.steps = nil
+	for _, l := range next.Links {
+		m.Log.Info("reloaded", "unit", u.Name, "program", l.Program, "target", l.Target, "prog_id", l.ProgID, "swap", l.LastSwap)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return &next, fmt.Errorf("unit %s: reloaded, but cleaning up failed: %w", u.Name, err)
+	}
+	return &next, nil
+}
+
+// updateInPlace swaps the program behind the pinned link with
+// BPF_LINK_UPDATE; the undo step swaps the old one back.
+func (m *Manager) updateInPlace(a *loader.Attachment, pin string, loaded *loader.Loaded, undo *undo) (state.Link, error) {
+	l, err := link.LoadPinnedLink(pin, nil)
+	if err != nil {
+		return state.Link{}, fmt.Errorf("open link %s: %w", pin, err)
+	}
+	info, err := l.Info()
+	if err != nil {
+		l.Close()
+		return state.Link{}, fmt.Errorf("link info %s: %w", pin, err)
+	}
+	oldProg, err := ebpf.NewProgramFromID(info.Program)
+	if err != nil {
+		l.Close()
+		return state.Link{}, fmt.Errorf("open running program %d: %w", info.Program, err)
+	}
+	newProg := loaded.Programs[a.Program]
+	if err := l.Update(newProg); err != nil {
+		oldProg.Close()
+		l.Close()
+		return state.Link{}, fmt.Errorf("update %s: %w", a, err)
+	}
+	undo.push(func() error {
+		defer l.Close()
+		defer oldProg.Close()
+		return l.Update(oldProg)
+	})
+	ls := state.Link{Program: a.Program, Type: string(a.Type), Target: a.Target, LinkID: uint32(info.ID), LastSwap: SwapAtomic}
+	if pi, err := newProg.Info(); err == nil {
+		id, _ := pi.ID()
+		ls.ProgID, ls.ProgTag = uint32(id), pi.Tag
+	}
+	return ls, nil
+}
+
+// replacePin moves a staged link over the committed pin of the same name
+// (rename(2) replaces atomically), then detaches the link that pin held:
+// make-before-break, the new link was attached before the old one goes.
+func replacePin(staged, pin string) error {
+	oldLink, _ := link.LoadPinnedLink(pin, nil)
+	if err := os.Rename(staged, pin); err != nil {
+		if oldLink != nil {
+			oldLink.Close()
+		}
+		return fmt.Errorf("commit %s: %w", pin, err)
+	}
+	if oldLink == nil {
+		return nil
+	}
+	defer oldLink.Close()
+	if err := oldLink.Detach(); err != nil && !errors.Is(err, ebpf.ErrNotSupported) {
+		return fmt.Errorf("detach replaced link %s: %w", pin, err)
+	}
+	return nil
+}
+
+// reuseOldMaps adds to repl the maps the running programs use that are not
+// pinned, so that a reload keeps their contents even without PinMaps=yes.
+// Global data (.rodata, .data, .bss) is not carried over: constants may
+// have changed, and its layout is the object's own.
+func (m *Manager) reuseOldMaps(ud pins.Unit, spec *loader.Spec, repl map[string]*ebpf.Map) error {
+	pinned, _ := pins.List(ud.Maps())
+	byKernelName := map[string]string{}
+	for name := range spec.Maps {
+		if strings.HasPrefix(name, ".") || contains(pinned, name) || repl[name] != nil {
+			continue
+		}
+		byKernelName[kernelMapName(name)] = name
+	}
+	if len(byKernelName) == 0 {
+		return nil
+	}
+	names, err := pins.List(ud.Links())
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		l, err := link.LoadPinnedLink(filepath.Join(ud.Links(), n), nil)
+		if err != nil {
+			continue
+		}
+		info, err := l.Info()
+		l.Close()
+		if err != nil {
+			continue
+		}
+		prog, err := ebpf.NewProgramFromID(info.Program)
+		if err != nil {
+			continue
+		}
+		pi, err := prog.Info()
+		prog.Close()
+		if err != nil {
+			continue
+		}
+		ids, _ := pi.MapIDs()
+		for _, id := range ids {
+			mp, err := ebpf.NewMapFromID(id)
+			if err != nil {
+				continue
+			}
+			mi, err := mp.Info()
+			name, ok := byKernelName[mi.Name]
+			if err != nil || !ok || repl[name] != nil {
+				mp.Close()
+				continue
+			}
+			if err := spec.Maps[name].Compatible(mp); err != nil {
+				mp.Close()
+				return fmt.Errorf("map %s of the running programs can't be kept: %w", name, err)
+			}
+			repl[name] = mp
+		}
+	}
+	return nil
+}
+
+// kernelMapName is the name the kernel keeps for a map: at most 15 bytes
+// of [A-Za-z0-9_.].
+func kernelMapName(name string) string {
+	var b strings.Builder
+	for _, c := range name {
+		if b.Len() == 15 {
+			break
+		}
+		if c == '_' || c == '.' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
