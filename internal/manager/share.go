@@ -13,6 +13,7 @@ import (
 	"github.com/bpfunit/bpfunit/internal/config"
 	"github.com/bpfunit/bpfunit/internal/loader"
 	"github.com/bpfunit/bpfunit/internal/lock"
+	"github.com/bpfunit/bpfunit/internal/pins"
 )
 
 // openSharedMaps opens (or creates and pins) every ShareMap= of u, each
@@ -66,11 +67,14 @@ func openOrCreate(ms *ebpf.MapSpec, path string) (*ebpf.Map, bool, error) {
 		return nil, false, fmt.Errorf("open pinned map: %w", err)
 	}
 	dir := filepath.Dir(path)
+	// The directories are created below: check the nearest one that exists.
+	existing := dir
+	for !pins.Exists(existing) && existing != filepath.Dir(existing) {
+		existing = filepath.Dir(existing)
+	}
 	var st unix.Statfs_t
-	if err := unix.Statfs(filepath.Dir(dir), &st); err != nil || st.Type != unix.BPF_FS_MAGIC {
-		if err := unix.Statfs(dir, &st); err != nil || st.Type != unix.BPF_FS_MAGIC {
-			return nil, false, fmt.Errorf("%s is not on a bpf filesystem", dir)
-		}
+	if err := unix.Statfs(existing, &st); err != nil || st.Type != unix.BPF_FS_MAGIC {
+		return nil, false, fmt.Errorf("%s is not on a bpf filesystem", dir)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, false, fmt.Errorf("create %s: %w", dir, err)
