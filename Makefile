@@ -30,3 +30,11 @@ test: build ## run the whole test suite (needs root: real kernel, bpffs, netns)
 	$(GOTEST) -timeout 30m ./...
 
 -include mk/*.mk
+
+DEMO_STATE ?= /tmp/bpfunit-demo
+
+.PHONY: demo
+demo: ## the whole story in a systemd testbed: config, systemctl start, live counters, reload, stop, nothing left (root)
+	rm -rf $(DEMO_STATE)/stage
+	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(DEMO_STATE))/stage PREFIX=/usr >/dev/null
+	TESTBED_STATE=$(DEMO_STATE) scripts/demo.sh

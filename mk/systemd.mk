@@ -29,7 +29,7 @@ POLKIT_FILES  := $(wildcard units/*.policy)
 TESTBED       := scripts/testbed/testbed.sh
 TESTBED_STATE ?= /tmp/bpfunit-testbed
 
-.PHONY: install install-bin install-units uninstall demo testbed-test verify-units
+.PHONY: install install-bin install-units uninstall testbed-shell testbed-test verify-units
 
 install: build install-bin install-units install-objects ## install binaries, units and BPF objects into $(DESTDIR)$(PREFIX)
 
@@ -65,7 +65,7 @@ verify-units: ## systemd-analyze verify every unit, inside a testbed with the tr
 testbed-test: ## test the testbed itself and the units/generator in it (root)
 	$(GOTEST) ./internal/testenv/testbed/ ./internal/generator/
 
-demo: ## boot a testbed with the tree installed and open a shell in it (root)
+testbed-shell: ## boot a testbed with the tree installed and open a shell in it (root)
 	rm -rf $(TESTBED_STATE)/stage
 	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(TESTBED_STATE))/stage PREFIX=/usr
 	TESTBED_STATE=$(TESTBED_STATE) TESTBED_STAGE=$(abspath $(TESTBED_STATE))/stage $(TESTBED) start

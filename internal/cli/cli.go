@@ -126,6 +126,9 @@ func printStatus(out io.Writer, st *manager.Status) {
 	if !st.Started.IsZero() {
 		fmt.Fprintf(out, "   Started: %s\n", st.Started.Local().Format("2006-01-02 15:04:05 MST"))
 	}
+	if !st.Reloaded.IsZero() {
+		fmt.Fprintf(out, "  Reloaded: %s\n", st.Reloaded.Local().Format("2006-01-02 15:04:05 MST"))
+	}
 	for i, l := range st.Links {
 		label := "     Links:"
 		if i > 0 {
@@ -135,14 +138,25 @@ func printStatus(out io.Writer, st *manager.Status) {
 		if !l.Alive {
 			alive = " (dead)"
 		}
-		fmt.Fprintf(out, "%s %s %s -> %s link %d prog %d tag %s%s\n", label, l.Type, l.Program, l.Target, l.LinkID, l.ProgID, l.ProgTag, alive)
+		swap := ""
+		if l.LastSwap != "" {
+			swap = " (last swap: " + l.LastSwap + ")"
+		}
+		fmt.Fprintf(out, "%s %s %s -> %s link %d prog %d tag %s%s%s\n", label, l.Type, l.Program, l.Target, l.LinkID, l.ProgID, l.ProgTag, alive, swap)
 	}
 	for i, mp := range st.Maps {
 		label := "      Maps:"
 		if i > 0 {
 			label = "           "
 		}
-		fmt.Fprintf(out, "%s %s id %d %s key %d value %d max %d\n", label, mp.Name, mp.ID, mp.Type, mp.KeySize, mp.ValueSize, mp.MaxEntries)
+		fmt.Fprintf(out, "%s %s id %d %s key %d value %d max %d", label, mp.Name, mp.ID, mp.Type, mp.KeySize, mp.ValueSize, mp.MaxEntries)
+		if len(mp.Values) > 0 {
+			fmt.Fprint(out, " values")
+			for i, v := range mp.Values {
+				fmt.Fprintf(out, " [%d]=%d", i, v)
+			}
+		}
+		fmt.Fprintln(out)
 	}
 }
 

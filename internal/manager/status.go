@@ -35,6 +35,7 @@ type Status struct {
 	ConfigDigest string       `json:"config_digest,omitempty"`
 	ObjectDigest string       `json:"object_digest,omitempty"`
 	Started      time.Time    `json:"started,omitzero"`
+	Reloaded     time.Time    `json:"reloaded,omitzero"`
 	Links        []LinkStatus `json:"links,omitempty"`
 	Maps         []MapStatus  `json:"maps,omitempty"`
 }
@@ -63,7 +64,12 @@ type MapStatus struct {
 	KeySize    uint32 `json:"key_size"`
 	ValueSize  uint32 `json:"value_size"`
 	MaxEntries uint32 `json:"max_entries"`
+	// Values of small u32 -> u64 arrays (counters), per-CPU values summed.
+	Values []uint64 `json:"values,omitempty"`
 }
+
+// counterArrayMax is the largest array whose values status shows.
+const counterArrayMax = 16
 
 // Status reads unit name's pins, state file and kernel objects. It takes no
 // lock: it only reads, and a concurrent change shows as what it is.
@@ -80,7 +86,7 @@ func (m *Manager) Status(name string) (*Status, error) {
 	ud := m.Root.Unit(name)
 	prev, _ := state.Read(m.RunDir, name)
 	if prev != nil {
-		st.ObjectPath, st.ConfigDigest, st.ObjectDigest, st.Started = prev.ObjectPath, prev.ConfigDigest, prev.ObjectDigest, prev.Started
+		st.ObjectPath, st.ConfigDigest, st.ObjectDigest, st.Started, st.Reloaded = prev.ObjectPath, prev.ConfigDigest, prev.ObjectDigest, prev.Started, prev.Reloaded
 		if st.Config == "" {
 			st.Config = prev.ConfigPath
 		}
@@ -150,7 +156,40 @@ func mapStatus(name, pin string) MapStatus {
 		id, _ := info.ID()
 		ms.ID = uint32(id)
 	}
+	ms.Values = counters(mp)
 	return ms
+}
+
+// counters reads a small array of u64 counters, the shape of most
+// statistics maps, so that status shows them without bpftool.
+func counters(mp *ebpf.Map) []uint64 {
+	if mp.KeySize() != 4 || mp.ValueSize() != 8 || mp.MaxEntries() > counterArrayMax {
+		return nil
+	}
+	var vals []uint64
+	for k := uint32(0); k < mp.MaxEntries(); k++ {
+		switch mp.Type() {
+		case ebpf.Array:
+			var v uint64
+			if err := mp.Lookup(k, &v); err != nil {
+				return nil
+			}
+			vals = append(vals, v)
+		case ebpf.PerCPUArray:
+			var per []uint64
+			if err := mp.Lookup(k, &per); err != nil {
+				return nil
+			}
+			var sum uint64
+			for _, v := range per {
+				sum += v
+			}
+			vals = append(vals, sum)
+		default:
+			return nil
+		}
+	}
+	return vals
 }
 
 // List returns the status of every configured unit and of every unit that
