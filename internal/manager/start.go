@@ -245,7 +245,28 @@ func (m *Manager) complete(ud pins.Unit, st *state.Unit) bool {
 		if err != nil {
 			return false
 		}
+		info, err := l.Info()
 		l.Close()
+		if err != nil || !linkAttached(info) {
+			return false
+		}
+	}
+	return true
+}
+
+// linkAttached reports whether a link is still attached to its hook. A link
+// detached behind bpfunit's back (bpftool link detach) lives on as long as
+// its pin, attached to nothing: the kernel then reports its target as 0.
+func linkAttached(info *link.Info) bool {
+	switch {
+	case info.XDP() != nil:
+		return info.XDP().Ifindex != 0
+	case info.TCX() != nil:
+		return info.TCX().Ifindex != 0
+	case info.Cgroup() != nil:
+		return info.Cgroup().CgroupId != 0
+	case info.NetNs() != nil:
+		return info.NetNs().NetnsInode != 0
 	}
 	return true
 }

@@ -133,7 +133,7 @@ func (m *Manager) linkStatus(pin string, prev *state.Unit) LinkStatus {
 	if err != nil {
 		return ls
 	}
-	ls.Alive = true
+	ls.Alive = linkAttached(info)
 	ls.LinkID, ls.ProgID = uint32(info.ID), uint32(info.Program)
 	if p, err := ebpf.NewProgramFromID(info.Program); err == nil {
 		if pi, err := p.Info(); err == nil {
