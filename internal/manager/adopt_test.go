@@ -3,6 +3,7 @@ package manager_test
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/cilium/ebpf/link"
 
+	"github.com/bpfunit/bpfunit/internal/manager"
+	"github.com/bpfunit/bpfunit/internal/pins"
 	"github.com/bpfunit/bpfunit/internal/state"
 	"github.com/bpfunit/bpfunit/internal/testenv"
 )
@@ -333,4 +336,89 @@ func TestStopAfterConfigDeleted(t *testing.T) {
 		t.Errorf("links left in the kernel: %v", links)
 	}
 	fpAssertRootEmpty(t, env)
+}
+
+// fpManager is a Manager on env, in this process, for reading status.
+func fpManager(env *testenv.Env) *manager.Manager {
+	return &manager.Manager{Root: pins.Root(env.PinRoot), RunDir: env.RunDir, ConfigDirs: []string{env.ConfigDir}, Log: slog.New(slog.DiscardHandler)}
+}
+
+// TestStartRepairsDetachedLink: a link detached behind bpfunit's back
+// (bpftool link detach) stays pinned but attached to nothing. Status must
+// call it broken, and a start must attach again instead of adopting it.
+func TestStartRepairsDetachedLink(t *testing.T) {
+	testenv.CheckLeaks(t)
+	env := testenv.NewEnv(t)
+	pair := testenv.NetnsPair(t)
+	bin := testenv.BuildBinary(t, "cmd/bpfunit-oneshot")
+	env.Config(t, "detached", fpXDPConfig(env.Object(t, "xdp_counter"), pair, "", "xdp_count"))
+	before := fpSnapshot(t)
+
+	fpMustOneshot(t, env, bin, "start", "detached")
+	first := fpAssertAttached(t, env, pair, "detached", before, 1)
+	l, err := link.LoadPinnedLink(first.Links[0].Pin, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = l.Detach()
+	l.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fpAssertNoXDP(t, pair)
+
+	st, err := fpManager(env).Status("detached")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != manager.StateBroken || len(st.Links) != 1 || st.Links[0].Alive {
+		t.Errorf("status of a detached link: state %s, links %+v; want broken, not alive", st.State, st.Links)
+	}
+
+	fpMustOneshot(t, env, bin, "start", "detached")
+	again := fpAssertAttached(t, env, pair, "detached", before, 1)
+	if again.Links[0].LinkID == first.Links[0].LinkID {
+		t.Errorf("start adopted the detached link %d", first.Links[0].LinkID)
+	}
+	if got := pair.Ping(t, 2); got != 2 {
+		t.Errorf("ping: %d of 2", got)
+	}
+	if n := testenv.Counter(t, filepath.Join(env.PinRoot, "detached", "maps", "xdp_stats"), 0); n < 2 {
+		t.Errorf("xdp_stats[0] = %d after re-attach, want >= 2", n)
+	}
+	if st, err := fpManager(env).Status("detached"); err != nil || st.State != manager.StateAttached {
+		t.Errorf("status after repair: %+v, %v", st, err)
+	}
+	fpMustOneshot(t, env, bin, "stop", "detached")
+	fpAssertGone(t, env, "detached")
+	fpAssertNoXDP(t, pair)
+}
+
+// TestStopDetachesHeldLink: another process's FD on the link (a monitor,
+// bpftool) must not keep the program attached after stop.
+func TestStopDetachesHeldLink(t *testing.T) {
+	testenv.CheckLeaks(t)
+	env := testenv.NewEnv(t)
+	pair := testenv.NetnsPair(t)
+	bin := testenv.BuildBinary(t, "cmd/bpfunit-oneshot")
+	env.Config(t, "held", fpXDPConfig(env.Object(t, "xdp_counter"), pair, "", "xdp_count"))
+	before := fpSnapshot(t)
+
+	fpMustOneshot(t, env, bin, "start", "held")
+	st := fpAssertAttached(t, env, pair, "held", before, 1)
+	l, err := link.LoadPinnedLink(st.Links[0].Pin, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	fpMustOneshot(t, env, bin, "stop", "held")
+	fpAssertGone(t, env, "held")
+	fpAssertNoXDP(t, pair)
+	if got := pair.Ping(t, 1); got != 1 {
+		t.Errorf("ping after stop: %d of 1", got)
+	}
+	l.Close()
+	if links := fpNewLinks(t, before); len(links) != 0 {
+		t.Errorf("links left after the last FD closed: %v", links)
+	}
 }
