@@ -422,3 +422,44 @@ func TestStopDetachesHeldLink(t *testing.T) {
 		t.Errorf("links left after the last FD closed: %v", links)
 	}
 }
+
+// TestStartRepairsLostState: pins without a readable state file (deleted,
+// or corrupt) are a half-attached unit: the next start replaces them with
+// exactly one attachment, and stop leaves nothing.
+func TestStartRepairsLostState(t *testing.T) {
+	testenv.CheckLeaks(t)
+	env := testenv.NewEnv(t)
+	pair := testenv.NetnsPair(t)
+	bin := testenv.BuildBinary(t, "cmd/bpfunit-oneshot")
+	env.Config(t, "lost", fpXDPConfig(env.Object(t, "xdp_counter"), pair, "", "xdp_count"))
+	before := fpSnapshot(t)
+	stateFile := filepath.Join(env.RunDir, "state", "lost.json")
+
+	fpMustOneshot(t, env, bin, "start", "lost")
+	for _, damage := range []struct {
+		what string
+		do   func() error
+	}{
+		{"deleted", func() error { return os.Remove(stateFile) }},
+		{"corrupt", func() error { return os.WriteFile(stateFile, []byte("{not json"), 0o644) }},
+		{"empty", func() error { return os.WriteFile(stateFile, nil, 0o644) }},
+	} {
+		if err := damage.do(); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := fpManager(env).Status("lost"); err != nil || st.State != manager.StateBroken {
+			t.Errorf("state %s: status %+v, %v; want broken", damage.what, st, err)
+		}
+		fpMustOneshot(t, env, bin, "start", "lost")
+		fpAssertAttached(t, env, pair, "lost", before, 1)
+	}
+	if err := os.Remove(stateFile); err != nil {
+		t.Fatal(err)
+	}
+	fpMustOneshot(t, env, bin, "stop", "lost") // from the pins alone
+	fpAssertGone(t, env, "lost")
+	fpAssertNoXDP(t, pair)
+	if links := fpNewLinks(t, before); len(links) != 0 {
+		t.Errorf("links left in the kernel: %v", links)
+	}
+}
