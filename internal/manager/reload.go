@@ -128,6 +128,7 @@ func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec
 	if err := m.reuseOldMaps(ud, spec, repl); err != nil {
 		return nil, fmt.Errorf("unit %s: %w", u.Name, err)
 	}
+	tLoad := time.Now()
 	loaded, err := loader.Load(spec, loader.LoadOptions{
 		Programs:     programsOf(plan),
 		Constants:    u.Object.Constants,
@@ -142,6 +143,8 @@ func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec
 	}
 	defer loaded.Close()
 	fault.Point("reload:after-load")
+	m.Log.Debug("reload: programs loaded", "unit", u.Name, "programs", len(loaded.Programs), "took", time.Since(tLoad))
+	tSwap := time.Now()
 
 	old := map[string]state.Link{}
 	for _, l := range prev.Links {
@@ -173,6 +176,8 @@ func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec
 		next.Links = append(next.Links, ls)
 		fault.Point("reload:after-swap")
 	}
+	m.Log.Debug("reload: links swapped", "unit", u.Name, "links", len(plan), "took", time.Since(tSwap))
+	tCommit := time.Now()
 	for name, l := range old {
 		switch {
 		case planned[name]:
@@ -205,6 +210,7 @@ func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec
 	}
 	errs = append(errs, rmdirIfEmpty(ud.Staging()))
 	undo.steps = nil
+	m.Log.Debug("reload: committed", "unit", u.Name, "took", time.Since(tCommit))
 	for _, l := range next.Links {
 		m.Log.Info("reloaded", "unit", u.Name, "program", l.Program, "target", l.Target, "prog_id", l.ProgID, "swap", l.LastSwap)
 	}
