@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/bpfunit/bpfunit/internal/manager"
 	"github.com/bpfunit/bpfunit/internal/testenv"
 )
 
@@ -226,4 +228,10 @@ func attachedProgramMap(t *testing.T, id link.ID, name string) *ebpf.Map {
 	}
 	t.Fatalf("program %d uses no map %s", info.Program, name)
 	return nil
+}
+
+// withDiscardLog gives an in-process manager a logger that drops records.
+func withDiscardLog(m *manager.Manager) *manager.Manager {
+	m.Log = slog.New(slog.DiscardHandler)
+	return m
 }
