@@ -14,6 +14,7 @@ import (
 // then stops it and proves it no longer runs and nothing is left.
 func TestNetfilterLifecycle(t *testing.T) {
 	testenv.CheckLeaks(t)
+	testenv.NeedNetfilterLink(t)
 	env := testenv.NewEnv(t)
 	pair := testenv.NetnsPair(t)
 	oneshot := testenv.BuildBinary(t, "cmd/bpfunit-oneshot")

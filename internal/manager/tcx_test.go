@@ -14,6 +14,7 @@ import (
 // nothing is left.
 func TestTCXLifecycle(t *testing.T) {
 	testenv.CheckLeaks(t)
+	testenv.NeedTCX(t)
 	env := testenv.NewEnv(t)
 	pair := testenv.NetnsPair(t)
 	oneshot := testenv.BuildBinary(t, "cmd/bpfunit-oneshot")

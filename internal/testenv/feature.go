@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/features"
+	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfunit/bpfunit/bpf"
@@ -83,4 +86,44 @@ func NeedBPFLSM(tb testing.TB) {
 		}
 	}
 	tb.Skipf("the BPF LSM is not active (active LSMs: %s); boot with lsm=...,bpf", strings.TrimSpace(string(data)))
+}
+
+// NeedTCX skips tb unless the kernel has tcx links (Linux ≥ 6.6). The probe
+// attaches a trivial program to an interface index that does not exist:
+// a kernel with tcx answers ENODEV, one without it "not supported".
+func NeedTCX(tb testing.TB) {
+	tb.Helper()
+	SkipUnlessRoot(tb)
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+		Type: ebpf.SchedCLS, License: "MIT",
+		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
+	})
+	if err != nil {
+		tb.Fatalf("probe for tcx: load a tc program: %v", err)
+	}
+	defer prog.Close()
+	l, err := link.AttachTCX(link.TCXOptions{Interface: 1<<31 - 1, Program: prog, Attach: ebpf.AttachTCXIngress})
+	if err == nil {
+		l.Close()
+		tb.Fatal("probe for tcx: attached to an interface that does not exist")
+	}
+	if errors.Is(err, ebpf.ErrNotSupported) {
+		tb.Skipf("kernel lacks tcx links (Linux ≥ 6.6): %v", err)
+	}
+	if !errors.Is(err, unix.ENODEV) {
+		tb.Fatalf("probe for tcx: %v", err)
+	}
+}
+
+// NeedNetfilterLink skips tb unless the kernel has BPF netfilter programs
+// and links (Linux ≥ 6.4).
+func NeedNetfilterLink(tb testing.TB) {
+	tb.Helper()
+	SkipUnlessRoot(tb)
+	if err := features.HaveProgramType(ebpf.Netfilter); err != nil {
+		if errors.Is(err, ebpf.ErrNotSupported) {
+			tb.Skipf("kernel lacks BPF netfilter programs (Linux ≥ 6.4): %v", err)
+		}
+		tb.Fatalf("probe for netfilter programs: %v", err)
+	}
 }
