@@ -2,6 +2,7 @@ package manager
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"time"
@@ -78,13 +79,19 @@ func (m *Manager) Status(name string) (*Status, error) {
 		return nil, err
 	}
 	st := &Status{Name: name, State: StateNotAttached}
+	cfgErr := error(nil)
 	if u, err := config.Load(m.ConfigDirs, name); err == nil {
 		st.Config, st.Description = u.Path, u.Description
 	} else if errors.Is(err, config.ErrMasked) {
 		st.Masked = true
+	} else {
+		cfgErr = err
 	}
 	ud := m.Root.Unit(name)
 	prev, _ := state.Read(m.RunDir, name)
+	if errors.Is(cfgErr, config.ErrNotFound) && prev == nil && !pins.Exists(ud.Dir()) {
+		return nil, fmt.Errorf("unit %s: no config and nothing attached: %w", name, config.ErrNotFound)
+	}
 	if prev != nil {
 		st.ObjectPath, st.ConfigDigest, st.ObjectDigest, st.Started, st.Reloaded = prev.ObjectPath, prev.ConfigDigest, prev.ObjectDigest, prev.Started, prev.Reloaded
 		if st.Config == "" {
