@@ -56,15 +56,33 @@ host_cg2() {
 
 stage2() {
     # ---- PID 1 of the new namespaces; mount propagation is already private ----
+    # The host's other mounts (other tests' bpffs, netns files, ...) were
+    # copied into this namespace; a copy would keep a bpffs, and its pins,
+    # alive after the host unmounted it. Drop them all, deepest first, except
+    # /, the API filesystems replaced below, and what holds $STATE.
+    awk '{ print $5 }' /proc/self/mountinfo | sort -ru | while read -r m; do
+        case $m in /|/dev|/dev/*|/proc|/proc/*|/sys|/sys/*) continue ;; esac
+        case $STATE/ in "$m"/*) continue ;; esac
+        case ${TESTBED_STAGE:-/nonexistent}/ in "$m"/*) continue ;; esac
+        umount -l "$m" 2>/dev/null || true
+    done
     # Disk: overlays over /etc /usr /var, upper layers in $STATE/disk.
     for d in etc usr var; do
         mkdir -p "$STATE/disk/$d/upper" "$STATE/disk/$d/work"
         mount -t overlay overlay \
             -o "lowerdir=/$d,upperdir=$STATE/disk/$d/upper,workdir=$STATE/disk/$d/work" "/$d"
     done
-    # The project's installed tree, as a package would put it (writes go to the overlays).
+    # The project's installed tree, as a package would put it. Only into the
+    # overlays, one directory at a time: `cp -a STAGE/. /` would also copy
+    # STAGE's own mode and owner onto the host's real / (it did, once).
     if [ -n "${TESTBED_STAGE:-}" ]; then
-        cp -a "$TESTBED_STAGE/." /
+        for e in "$TESTBED_STAGE"/* "$TESTBED_STAGE"/.[!.]*; do
+            [ -e "$e" ] || continue
+            case ${e##*/} in
+            etc|usr|var) cp -a "$e/." "/${e##*/}/" ;;
+            *) echo "testbed: $e: only etc/, usr/ and var/ can be installed" >&2; exit 1 ;;
+            esac
+        done
     fi
     mount -t tmpfs -o mode=755 tmpfs /var/log/journal 2>/dev/null || true
     mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
@@ -84,14 +102,21 @@ stage2() {
     ln -s /proc/self/fd/1 /run/.dev/stdout
     ln -s /proc/self/fd/2 /run/.dev/stderr
     touch /run/.dev/console; mount --bind "$STATE/console.log" /run/.dev/console
+    # Drop the host's /dev, /proc and /sys mounts rather than stacking over
+    # them: a program that scans /proc/self/mountinfo (for the cgroup2 mount,
+    # say) must find the testbed's mounts only.
+    umount -R -l /dev
     mount --move /run/.dev /dev
+    umount -R -l /proc
+    mount -t proc -o nosuid,nodev,noexec proc /proc
     # Last, since $STATE usually lives under /tmp.
     mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
-    # /sys: a read-only bind drops the host's submounts; then our own cgroup2
-    # (rooted at the delegated cgroup thanks to the cgroup namespace), a fresh
-    # bpffs, and tracefs for tracepoint and uprobe attachments.
-    mount --bind /sys /sys
-    mount -o remount,bind,ro,nosuid,nodev,noexec /sys
+    # /sys: a fresh read-only sysfs (as systemd expects in a container);
+    # then our own cgroup2 (rooted at the delegated cgroup thanks to the
+    # cgroup namespace), a fresh bpffs, and tracefs for tracepoint and uprobe
+    # attachments.
+    umount -R -l /sys
+    mount -t sysfs -o ro,nosuid,nodev,noexec sysfs /sys
     mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 /sys/fs/cgroup
     if [ "${TESTBED_BPFFS:-1}" = 1 ]; then
         mount -t bpf -o mode=700 bpf /sys/fs/bpf
@@ -107,7 +132,7 @@ stage2() {
 [Unit]
 Description=bpfunit testbed boot target
 DefaultDependencies=no
-Wants=systemd-journald.service
+Wants=systemd-journald.service dbus.socket
 EOF
     for u in ${TESTBED_WANTS:-}; do
         printf 'Wants=%s\nAfter=%s\n' "$u" "$u" >> "/run/systemd/system/$BOOT_TARGET"
@@ -134,7 +159,7 @@ start() {
     ( echo "$BASHPID" > "$cg/cgroup.procs"
       exec setsid env TESTBED_STATE="$STATE" TESTBED_NAME="$NAME" \
         TESTBED_STAGE="${TESTBED_STAGE:-}" TESTBED_BPFFS="${TESTBED_BPFFS:-1}" TESTBED_WANTS="${TESTBED_WANTS:-}" \
-        unshare --pid --fork --kill-child --mount --uts --ipc --cgroup --mount-proc \
+        unshare --pid --fork --kill-child --mount --uts --ipc --cgroup \
         --propagation private "$SELF" stage2 </dev/null >>"$STATE/console.log" 2>&1 ) &
     upid=$!
     pid=""

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,12 +44,35 @@ type Testbed struct {
 	dir    string // state dir: console.log, pid files, disk/
 	stage  string // installed tree, "" for none
 
-	pid   int    // host PID of the testbed's PID 1
-	upid  int    // host PID of unshare, PID 1's parent
-	cg    string // delegated cgroup directory on the host
-	pidNS string // "pid:[inode]" of the testbed's pid namespace
-	mntNS string // "mnt:[inode]" of its mount namespace
+	pid  int    // host PID of the testbed's PID 1
+	upid int    // host PID of unshare, PID 1's parent
+	cg   string // delegated cgroup directory on the host
+	// pidNS holds the testbed's pid namespace open, so that its inode
+	// number can't be reused by another namespace before leftovers looked
+	// for its processes. (Holding the mount namespace would keep its mounts,
+	// bpffs included, alive.)
+	pidNS *os.File
 	up    bool
+	// hostDirs are the mode and owner of the host's /, /etc, /usr, /var at
+	// boot: a testbed must leave them alone.
+	hostDirs map[string]string
+}
+
+// hostDirState describes the host directories the testbed overlays.
+func hostDirState() map[string]string {
+	m := map[string]string{}
+	for _, d := range []string{"/", "/etc", "/usr", "/var", "/run", "/tmp"} {
+		fi, err := os.Stat(d)
+		if err != nil {
+			m[d] = err.Error()
+			continue
+		}
+		st, _ := fi.Sys().(*syscall.Stat_t)
+		if st != nil {
+			m[d] = fmt.Sprintf("mode %v uid %d gid %d", fi.Mode(), st.Uid, st.Gid)
+		}
+	}
+	return m
 }
 
 // BootTimeout bounds how long a boot may take to reach "running".
@@ -91,6 +115,7 @@ func Boot(tb testing.TB, opts Options) *Testbed {
 			}
 		}
 	}
+	t.hostDirs = hostDirState()
 	tb.Cleanup(func() { t.shutdown(tb) })
 	t.boot(tb)
 	return t
@@ -126,9 +151,8 @@ func (t *Testbed) boot(tb testing.TB) {
 	if b, e := os.ReadFile(filepath.Join(t.dir, "cgroup")); e == nil {
 		t.cg = strings.TrimSpace(string(b))
 	}
-	if t.pid > 0 {
-		t.pidNS, _ = os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", t.pid))
-		t.mntNS, _ = os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", t.pid))
+	if t.pid > 0 && t.pidNS == nil {
+		t.pidNS, _ = os.Open(fmt.Sprintf("/proc/%d/ns/pid", t.pid))
 	}
 	t.up = t.pid > 0
 	if err != nil {
@@ -169,22 +193,26 @@ func (t *Testbed) leftovers() []string {
 			left = append(left, fmt.Sprintf("process %d", p))
 		}
 	}
-	if t.pidNS != "" || t.mntNS != "" {
-		procs, _ := filepath.Glob("/proc/[0-9]*")
-		for _, p := range procs {
-			for _, ns := range []struct{ kind, id string }{{"pid", t.pidNS}, {"mnt", t.mntNS}} {
-				if ns.id == "" {
-					continue
-				}
-				if l, err := os.Readlink(filepath.Join(p, "ns", ns.kind)); err == nil && l == ns.id {
-					left = append(left, fmt.Sprintf("process %s in the testbed's %s namespace", filepath.Base(p), ns.kind))
+	if t.pidNS != nil {
+		if ns, err := t.pidNS.Stat(); err == nil {
+			procs, _ := filepath.Glob("/proc/[0-9]*")
+			for _, p := range procs {
+				if fi, err := os.Stat(filepath.Join(p, "ns", "pid")); err == nil && os.SameFile(fi, ns) {
+					left = append(left, fmt.Sprintf("process %s in the testbed's pid namespace", filepath.Base(p)))
 				}
 			}
 		}
+		t.pidNS.Close()
+		t.pidNS = nil
 	}
 	if t.cg != "" {
 		if _, err := os.Stat(t.cg); err == nil {
 			left = append(left, "cgroup "+t.cg)
+		}
+	}
+	for d, now := range hostDirState() {
+		if was := t.hostDirs[d]; was != now {
+			left = append(left, fmt.Sprintf("host directory %s changed: %s, was %s", d, now, was))
 		}
 	}
 	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
