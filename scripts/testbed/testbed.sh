@@ -1,6 +1,6 @@
 #!/bin/bash
 # testbed.sh — boot a real systemd as PID 1 in its own namespaces, for bpfunit's
-# tests and for humans (`make demo`).
+# tests and for humans (`make testbed-shell`, `make demo`).
 #
 #   testbed.sh start        boot; prints "pid=PID state=STATE boot_seconds=S"
 #   testbed.sh sh [CMD...]  run CMD (default: bash) in every namespace of the testbed

@@ -3,7 +3,7 @@
 // generators, D-Bus activation, bpf@.service attaching for real.
 //
 // The work is done by scripts/testbed/testbed.sh (the same script humans use
-// through `make demo`); this package builds and installs the project into a
+// through `make testbed-shell` and `make demo`); this package builds and installs the project into a
 // staging tree, drives the script, and checks that nothing is left behind.
 //
 // # What a testbed is
