@@ -44,6 +44,10 @@ type LoadOptions struct {
 	Programs []string
 	// Constants override global variables before load.
 	Constants []config.Constant
+	// SkipUnusedConstants ignores Constants whose variable none of the
+	// loaded programs uses, instead of failing: Replace loads one program
+	// of a unit whose constants may belong to its other programs.
+	SkipUnusedConstants bool
 	// MapPinDir is where pinned maps live (the unit's maps dir).
 	MapPinDir string
 	// PinAllMaps pins every map that isn't global data (PinMaps=yes).
@@ -74,6 +78,9 @@ func Load(spec *Spec, opts LoadOptions) (*Loaded, error) {
 		return nil, err
 	}
 	for _, c := range opts.Constants {
+		if _, used := cs.Variables[c.Name]; !used && opts.SkipUnusedConstants {
+			continue
+		}
 		if err := setConstant(cs, c); err != nil {
 			return nil, err
 		}

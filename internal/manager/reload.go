@@ -130,12 +130,15 @@ func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec
 	}
 	tLoad := time.Now()
 	loaded, err := loader.Load(spec, loader.LoadOptions{
-		Programs:     programsOf(plan),
-		Constants:    u.Object.Constants,
-		MapPinDir:    ud.Maps(),
-		PinAllMaps:   u.Object.PinMaps,
-		Replacements: repl,
-		Prepare:      loader.Prepare(plan),
+		Programs:  programsOf(plan),
+		Constants: u.Object.Constants,
+		// Replace loads one program; the unit's other programs may be
+		// the ones that use its constants.
+		SkipUnusedConstants: only != "",
+		MapPinDir:           ud.Maps(),
+		PinAllMaps:          u.Object.PinMaps,
+		Replacements:        repl,
+		Prepare:             loader.Prepare(plan),
 	})
 	undo.push(func() error { return m.removeNewPins(ud.Maps(), mapsBefore) })
 	if err != nil {
@@ -145,6 +148,15 @@ func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec
 	fault.Point("reload:after-load")
 	m.Log.Debug("reload: programs loaded", "unit", u.Name, "programs", len(loaded.Programs), "took", time.Since(tLoad))
 	tSwap := time.Now()
+
+	// Mark the swap as under way, so that a reload killed in the middle is
+	// recognised (status says so, start starts afresh, reload redoes it).
+	pending := *prev
+	pending.ReloadPending = true
+	if err := state.Write(m.RunDir, &pending); err != nil {
+		return nil, err
+	}
+	undo.push(func() error { return state.Write(m.RunDir, prev) })
 
 	old := map[string]state.Link{}
 	for _, l := range prev.Links {
@@ -193,6 +205,7 @@ func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec
 		next.KeepMaps, next.SharedMaps = u.Object.KeepMaps, shared
 	}
 	next.Reloaded = time.Now().UTC()
+	next.ReloadPending = false
 	next.Maps = nil
 	for _, name := range loaded.PinnedMaps {
 		next.Maps = append(next.Maps, state.Map{Name: name, Pin: filepath.Join(ud.Maps(), name)})
