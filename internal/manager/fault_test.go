@@ -220,3 +220,63 @@ func TestFaultFiresOnlyWhenArmed(t *testing.T) {
 	}
 	fpAssertNothing(t, env, pair, "inert", before)
 }
+
+// TestFaultReload kills the oneshot at every fault point of reload: the
+// unit stays attached exactly once on each interface, traffic flows, the
+// next reload completes, and the next stop leaves nothing.
+func TestFaultReload(t *testing.T) {
+	testenv.CheckLeaks(t)
+	env := testenv.NewEnv(t)
+	pair := testenv.NetnsPair(t)
+	bin := testenv.BuildBinary(t, "cmd/bpfunit-oneshot")
+	obj := env.Object(t, "xdp_counter")
+	for _, step := range fpFaultPoints(t, "reload:") {
+		t.Run(step, func(t *testing.T) {
+			name := "fault-" + strings.ReplaceAll(step, ":", "-")
+			env.Config(t, name, fpTwoAttachConfig(obj, pair))
+			before := fpSnapshot(t)
+			fpMustOneshot(t, env, bin, "start", name)
+			// A config change, so that reload has something to do.
+			env.Config(t, name, "[Unit]\nDescription=v2\n"+fpTwoAttachConfig(obj, pair))
+
+			fpKill(t, env, bin, step, "reload", name)
+			if links := fpNewLinks(t, before); len(links) != 2 {
+				t.Fatalf("after a killed reload: %d links in the kernel, want 2", len(links))
+			}
+			if a, b := fpKernelXDP(t, pair.NsA, pair.IfA), fpKernelXDP(t, pair.NsB, pair.IfB); a == 0 || b == 0 {
+				t.Fatalf("after a killed reload: XDP programs %d on %s and %d on %s; want one on each", a, pair.IfA, b, pair.IfB)
+			}
+			if got := pair.Ping(t, 2); got != 2 {
+				t.Fatalf("after a killed reload: ping %d of 2", got)
+			}
+
+			fpMustOneshot(t, env, bin, "reload", name)
+			fpAssertAttached(t, env, pair, name, before, 2)
+			fpMustOneshot(t, env, bin, "stop", name)
+			fpAssertNothing(t, env, pair, name, before)
+
+			// Kill a reload, then stop: nothing left.
+			fpMustOneshot(t, env, bin, "start", name)
+			env.Config(t, name, "[Unit]\nDescription=v3\n"+fpTwoAttachConfig(obj, pair))
+			fpKill(t, env, bin, step, "reload", name)
+			fpMustOneshot(t, env, bin, "stop", name)
+			fpAssertNothing(t, env, pair, name, before)
+
+			// Kill a reload, then start (a boot, or a restart whose stop
+			// failed): a half-swapped unit starts afresh; one killed before
+			// it swapped anything is still the old config, and start says
+			// to reload. Either way one reload later it is attached once.
+			fpMustOneshot(t, env, bin, "start", name)
+			env.Config(t, name, "[Unit]\nDescription=v4\n"+fpTwoAttachConfig(obj, pair))
+			fpKill(t, env, bin, step, "reload", name)
+			if out, code := fpRun(t, env, bin, nil, "start", name); code != 0 && !strings.Contains(out, "systemctl reload") {
+				t.Fatalf("start after a killed reload: exit %d: %s", code, out)
+			}
+			fpMustOneshot(t, env, bin, "reload", name)
+			fpAssertTwoAttached(t, env, pair, name, before)
+			fpMustOneshot(t, env, bin, "stop", name)
+			fpAssertNothing(t, env, pair, name, before)
+		})
+	}
+	fpAssertRootEmpty(t, env)
+}

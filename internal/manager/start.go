@@ -66,17 +66,26 @@ func (m *Manager) start(ctx context.Context, s lock.Scope, u *config.Unit) (_ *s
 	}
 	if pins.Exists(ud.Links()) {
 		prev, _ := state.Read(m.RunDir, u.Name)
-		if prev != nil && m.complete(ud, prev) {
+		switch {
+		case prev != nil && prev.ReloadPending:
+			// A killed reload left old and new programs mixed: start
+			// afresh from the config, keeping the pinned maps.
+			m.Log.Warn("an interrupted reload left the unit half swapped; starting it afresh", "unit", u.Name)
+			if err := m.teardown(s, ud, prev, true); err != nil {
+				return nil, false, err
+			}
+		case prev != nil && m.complete(ud, prev):
 			if prev.ConfigDigest == u.Digest && prev.ObjectDigest == spec.Digest {
 				m.Log.Info("already attached with this config; adopting it", "unit", u.Name, "links", len(prev.Links))
 				return prev, true, nil
 			}
 			return nil, false, fmt.Errorf("unit %s: %w (attached from %s); apply the new one with: systemctl reload bpf@%s.service",
 				u.Name, ErrAlreadyStarted, prev.ConfigPath, u.Name)
-		}
-		m.Log.Warn("unit is half attached (an interrupted start or stop); removing it before starting again", "unit", u.Name)
-		if err := m.teardown(s, ud, prev, u.Object.KeepMaps); err != nil {
-			return nil, false, err
+		default:
+			m.Log.Warn("unit is half attached (an interrupted start or stop); removing it before starting again", "unit", u.Name)
+			if err := m.teardown(s, ud, prev, u.Object.KeepMaps); err != nil {
+				return nil, false, err
+			}
 		}
 	}
 

@@ -111,6 +111,9 @@ func (m *Manager) Status(name string) (*Status, error) {
 	if prev != nil && len(names) != len(prev.Links) {
 		broken = true
 	}
+	if prev != nil && prev.ReloadPending {
+		broken = true
+	}
 	switch {
 	case broken:
 		st.State = StateBroken

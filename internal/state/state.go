@@ -29,6 +29,10 @@ type Unit struct {
 	Maps         []Map     `json:"maps,omitempty"`
 	// SharedMaps are bpffs paths of ShareMap= maps this unit uses.
 	SharedMaps []string `json:"shared_maps,omitempty"`
+	// ReloadPending is set while a reload swaps links. Found set, it means
+	// a reload was killed halfway: some links may run new programs, some
+	// old ones, and the ids above are not to be trusted.
+	ReloadPending bool `json:"reload_pending,omitempty"`
 	// KeepMaps is the config's KeepMaps=, remembered so that a stop
 	// after the config was deleted still honours it.
 	KeepMaps bool `json:"keep_maps,omitempty"`
