@@ -59,7 +59,7 @@ func (r Root) Units() ([]string, error) {
 	var names []string
 	for _, e := range ents {
 		if e.IsDir() {
-			names = append(names, e.Name())
+			names = append(names, unescapeDots(e.Name()))
 		}
 	}
 	return names, nil
@@ -74,8 +74,8 @@ type Unit struct {
 // Name is the unit's name.
 func (u Unit) Name() string { return u.name }
 
-// Dir is ROOT/NAME.
-func (u Unit) Dir() string { return filepath.Join(string(u.root), u.name) }
+// Dir is ROOT/NAME (dots escaped, see escapeDots).
+func (u Unit) Dir() string { return filepath.Join(string(u.root), escapeDots(u.name)) }
 
 // Links is the committed links directory.
 func (u Unit) Links() string { return filepath.Join(u.Dir(), "links") }
@@ -99,13 +99,22 @@ func LinkName(program, target string) string {
 
 // EscapeTarget escapes a target the way systemd-escape --path does when it
 // contains a "/", so that it is a single path component; other targets are
-// escaped as plain strings.
+// escaped as plain strings. Dots are escaped too (see escapeDots).
 func EscapeTarget(target string) string {
 	if strings.Contains(target, "/") {
-		return unit.UnitNamePathEscape(target)
+		return escapeDots(unit.UnitNamePathEscape(target))
 	}
-	return unit.UnitNameEscape(target)
+	return escapeDots(unit.UnitNameEscape(target))
 }
+
+// escapeDots escapes "." as systemd escapes other bytes, "\x2e": bpffs
+// refuses names with a dot ("reserved for future extensions", EPERM), and
+// unit names (bpf@eth0.100), interfaces (eth0.100) and cgroups
+// (system.slice) have them. Unit names have no backslash, so the escape
+// is unambiguous.
+func escapeDots(s string) string { return strings.ReplaceAll(s, ".", `\x2e`) }
+
+func unescapeDots(s string) string { return strings.ReplaceAll(s, `\x2e`, ".") }
 
 // Program returns the program name part of a link pin name.
 func Program(linkName string) string {
