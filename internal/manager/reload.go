@@ -251,11 +251,13 @@ func (m *Manager) updateInPlace(a *loader.Attachment, pin string, loaded *loader
 		return state.Link{}, fmt.Errorf("open running program %d: %w", info.Program, err)
 	}
 	newProg := loaded.Programs[a.Program]
+	tUpdate := time.Now()
 	if err := l.Update(newProg); err != nil {
 		oldProg.Close()
 		l.Close()
 		return state.Link{}, fmt.Errorf("update %s: %w", a, err)
 	}
+	m.Log.Debug("reload: link updated", "link", pin, "took", time.Since(tUpdate))
 	undo.push(func() error {
 		defer l.Close()
 		defer oldProg.Close()
