@@ -171,6 +171,9 @@ func TestShareMap(t *testing.T) {
 	if _, err := os.Stat(shared); !os.IsNotExist(err) {
 		t.Fatalf("shared map still pinned after its last user stopped (stat: %v)", err)
 	}
+	if _, err := os.Stat(filepath.Join(env.PinRoot, "common")); !os.IsNotExist(err) {
+		t.Fatalf("the shared map's directories outlived it (stat: %v)", err)
+	}
 }
 
 func mapID(t *testing.T, m *ebpf.Map) ebpf.MapID {

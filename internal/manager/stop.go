@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/bpfunit/bpfunit/internal/config"
 	"github.com/bpfunit/bpfunit/internal/fault"
 	"github.com/bpfunit/bpfunit/internal/lock"
@@ -109,6 +111,7 @@ func (m *Manager) releaseSharedMaps(st *state.Unit) error {
 			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("unpin shared map: %w", err)
 			}
+			removeEmptyParents(filepath.Dir(path))
 			return nil
 		}))
 	}
@@ -123,4 +126,21 @@ func (m *Manager) sharedMapInUse(path, except string) bool {
 		}
 	}
 	return false
+}
+
+// removeEmptyParents removes dir and its parents while they are empty
+// directories on bpffs, so that a ShareMap= path's directories go with its
+// last user. It stops at the first non-empty directory and never removes a
+// bpffs mount point.
+func removeEmptyParents(dir string) {
+	for dir != "/" {
+		var st, parent unix.Stat_t
+		if unix.Stat(dir, &st) != nil || unix.Stat(filepath.Dir(dir), &parent) != nil || st.Dev != parent.Dev {
+			return
+		}
+		if os.Remove(dir) != nil {
+			return
+		}
+		dir = filepath.Dir(dir)
+	}
 }
