@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -71,9 +72,21 @@ func (m *Manager) withShareLock(ctx context.Context, path string, fn func(contex
 type undo struct {
 	log   *slog.Logger
 	steps []func() error
+	// held are the link and program FDs the steps need; close releases
+	// them when the operation is over, committed or rolled back.
+	held []io.Closer
 }
 
 func (u *undo) push(f func() error) { u.steps = append(u.steps, f) }
+
+func (u *undo) hold(c ...io.Closer) { u.held = append(u.held, c...) }
+
+func (u *undo) close() {
+	for _, c := range u.held {
+		c.Close()
+	}
+	u.held = nil
+}
 
 // run rolls back in reverse. Rollback errors are logged: the error that
 // caused the rollback is the one the caller returns.

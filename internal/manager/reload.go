@@ -108,6 +108,7 @@ func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec
 		if err != nil {
 			undo.run()
 		}
+		undo.close()
 	}()
 	if err := os.Mkdir(ud.Staging(), 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", ud.Staging(), err)
@@ -258,11 +259,8 @@ func (m *Manager) updateInPlace(a *loader.Attachment, pin string, loaded *loader
 		return state.Link{}, fmt.Errorf("update %s: %w", a, err)
 	}
 	m.Log.Debug("reload: link updated", "link", pin, "took", time.Since(tUpdate))
-	undo.push(func() error {
-		defer l.Close()
-		defer oldProg.Close()
-		return l.Update(oldProg)
-	})
+	undo.push(func() error { return l.Update(oldProg) })
+	undo.hold(l, oldProg)
 	ls := state.Link{Program: a.Program, Type: string(a.Type), Target: a.Target, LinkID: uint32(info.ID), LastSwap: SwapAtomic}
 	if pi, err := newProg.Info(); err == nil {
 		id, _ := pi.ID()

@@ -102,6 +102,7 @@ func (m *Manager) start(ctx context.Context, s lock.Scope, u *config.Unit) (_ *s
 		if err != nil {
 			undo.run()
 		}
+		undo.close()
 	}()
 	for _, dir := range []string{ud.Dir(), ud.Maps(), ud.Staging()} {
 		if err := os.Mkdir(dir, 0o700); err != nil {
@@ -195,6 +196,7 @@ func (m *Manager) attachAndPin(a *loader.Attachment, loaded *loader.Loaded, dir 
 		return state.Link{}, fmt.Errorf("pin %s: %w", a, err)
 	}
 	undo.push(func() error { return detachPin(pin, l) })
+	undo.hold(l)
 	ls := state.Link{Program: a.Program, Type: string(a.Type), Target: a.Target}
 	if info, err := l.Info(); err == nil {
 		ls.LinkID, ls.ProgID = uint32(info.ID), uint32(info.Program)

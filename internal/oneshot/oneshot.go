@@ -89,7 +89,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) int {
 func report(log *slog.Logger, stderr io.Writer, verb, unit string, err error) {
 	var le *loader.LoadError
 	if errors.As(err, &le) && len(le.Log()) > 0 {
-		log.Debug("verifier log", "unit", unit, "program", le.Program, "verifier_log", joinLines(le.Log()))
+		log.Info("verifier log (full text in the journal field BPFUNIT_VERIFIER_LOG)", "unit", unit, "program", le.Program, "verifier_log", joinLines(le.Log()))
 	}
 	if config.ValidateName(unit) != nil {
 		// A bad name may hold a newline or an escape sequence: quote it
