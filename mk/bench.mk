@@ -5,9 +5,9 @@
 
 BENCH_N ?= 30
 
-.PHONY: bench bench-start bench-go
+.PHONY: bench bench-start bench-go bench-reload
 
-bench: bench-start bench-go ## run every benchmark (root; prints ratios against peer tools)
+bench: bench-start bench-go bench-reload ## run every benchmark (root; prints ratios against peer tools)
 
 bench-start: build ## oneshot start vs xdp-loader load vs bpftool loadall+attach (root)
 	@command -v xdp-loader >/dev/null || { echo "bench-start: needs xdp-tools (apt-get install xdp-tools)"; exit 1; }
@@ -16,3 +16,9 @@ bench-start: build ## oneshot start vs xdp-loader load vs bpftool loadall+attach
 
 bench-go: ## Go benchmarks (generator with 1000 configs, ...)
 	flock $(TESTLOCK) $(GO) test -run '^$$' -bench . -benchmem ./...
+
+BENCH_SOAK_N ?= 1000
+
+bench-reload: ## reload/replace without a gap: zero-loss swaps under UDP traffic, soak (leaks, FDs, RSS), reload latency by attachments (root, ~2 min)
+	flock $(TESTLOCK) env BPFUNIT_BENCH=1 BENCH_SOAK_N=$(BENCH_SOAK_N) $(GO) test -count=1 -timeout 10m -v \
+		-run '^Test(ZeroLossReplace|SwapToDrop|Soak|SoakOneshot|ReloadLatency)$$' ./internal/bench/reloadbench
