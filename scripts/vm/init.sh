@@ -19,12 +19,21 @@ mkdir -p $R /vmwork /rw
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 work /vmwork || fail "mount work"
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose root $R || fail "mount root"
 mount -t tmpfs -o mode=0755 tmpfs /rw
-for d in tmp var etc root home srv opt; do
+for d in var etc root home srv opt; do
   [ -d $R/$d ] && [ ! -L $R/$d ] || continue
   mkdir -p /rw/$d/upper /rw/$d/work
   mount -t overlay overlay -o lowerdir=$R/$d,upperdir=/rw/$d/upper,workdir=/rw/$d/work $R/$d || fail "overlay $d"
 done
-chmod 1777 $R/tmp
+# /tmp is a plain tmpfs, not an overlay: overlayfs can't have an upper
+# layer on overlayfs, and tests build overlays in temporary directories.
+# Directories of the host the command needs (go test's binary under
+# /tmp/go-build*) come back read-write over 9p (tags rw0, rw1, ...).
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs $R/tmp
+i=0
+while read -r d; do
+  mkdir -p "$R$d" && mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 rw$i "$R$d" || say "mount $d"
+  i=$((i + 1))
+done </vmwork/rwdirs
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs $R/run
 mkdir -p $R/run/lock $R/run/netns $R/run/vm
 mount -t proc proc $R/proc

@@ -3,8 +3,9 @@
 #        go test -exec "$PWD/scripts/vm/run-in-vm.sh" ./...
 #
 # Boots a Debian kernel under qemu with the host's root filesystem shared
-# read-only over 9p (tmpfs overlays on /tmp /var /etc /root /home /srv /opt,
-# a fresh tmpfs on /run), runs CMD as root in the current directory with the
+# read-only over 9p (tmpfs overlays on /var /etc /root /home /srv /opt, fresh
+# tmpfs on /tmp and /run; CMD's directory, when in /tmp, and VM_RW_DIRS shared
+# read-write), runs CMD as root in the current directory with the
 # current environment, streams its output (stdout and stderr merged) and exits
 # with its exit code. No network device: only lo, create veths inside.
 # Inside, BPFUNIT_VM is set to the guest's `uname -r`.
@@ -15,6 +16,9 @@
 #   VM_CACHE        cache directory (/var/cache/bpfunit-vm): kernels, initramfs
 #   VM_MEM (1G) VM_SMP (2) VM_APPEND (extra kernel cmdline)
 #   VM_ACCEL        kvm or tcg (default: kvm only with real VMX/SVM)
+#   VM_RW_DIRS      host directories shared read-write (space-separated)
+#   VM_TCG_THREAD   single (default) or multi: multi-threaded TCG races with
+#                   the kernel's live code patching (oopses, hangs)
 #   VM_CONSOLE_LOG  file for the kernel console (default: printed only on a crash)
 # Exit status: CMD's, 125 when the directory doesn't exist in the guest,
 # 126 when the VM ended without an exit code (crash, panic, timeout).
@@ -72,7 +76,8 @@ fi
 if [ -z "${VM_ACCEL:-}" ]; then
   if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then VM_ACCEL=kvm; else VM_ACCEL=tcg; fi
 fi
-if [ "$VM_ACCEL" = kvm ]; then CPU=${VM_CPU:-host}; else CPU=${VM_CPU:-max}; fi
+if [ "$VM_ACCEL" = kvm ]; then CPU=${VM_CPU:-host} ACCEL=kvm
+else CPU=${VM_CPU:-max} ACCEL=tcg,thread=${VM_TCG_THREAD:-single}; fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/bpfunit-vm.XXXXXX")
 QPID= TPID=
@@ -85,6 +90,19 @@ trap cleanup EXIT
 trap 'echo "run-in-vm: interrupted, stopping the VM" >&2; exit 130' INT TERM QUIT HUP
 
 echo "$MODDIR" >"$WORK/moddir"
+# The guest's /tmp is empty: share the command's directory when it is in
+# the host's /tmp (go test's binary in /tmp/go-build*/bNNN), read-write so
+# that the binary can write its testlog or coverage there, plus VM_RW_DIRS.
+RWDIRS=()
+cmddir=$(dirname "$(readlink -f "$(command -v "$1" || echo "$1")")")
+case $cmddir/ in /tmp/*) RWDIRS+=("$cmddir") ;; esac
+for d in ${VM_RW_DIRS:-}; do RWDIRS+=("$(readlink -f "$d")"); done
+: >"$WORK/rwdirs"
+RWFS=()
+for i in "${!RWDIRS[@]}"; do
+  echo "${RWDIRS[$i]}" >>"$WORK/rwdirs"
+  RWFS+=(-virtfs "local,path=${RWDIRS[$i]},mount_tag=rw$i,security_model=none,multidevs=remap")
+done
 : >"$WORK/out"
 {
   for v in $(compgen -e); do
@@ -101,16 +119,16 @@ echo "$MODDIR" >"$WORK/moddir"
 
 # A boot can crash before the command starts: under multi-threaded TCG,
 # the kernel's live text patching (int3 + cross-CPU sync) occasionally oopses
-# (seen once in ~40 boots of 6.12). Nothing ran yet then: boot again.
+# (seen with VM_TCG_THREAD=multi). Nothing ran yet then: boot again.
 CONSOLE=${VM_CONSOLE_LOG:-$WORK/console}
 for attempt in 1 2 3; do
   rm -f "$WORK/started" "$WORK/exit"
   qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
-    -machine q35,accel="$VM_ACCEL" -cpu "$CPU" -m "${VM_MEM:-1G}" -smp "${VM_SMP:-2}" \
+    -machine q35 -accel "$ACCEL" -cpu "$CPU" -m "${VM_MEM:-1G}" -smp "${VM_SMP:-2}" \
     -kernel "$VMLINUZ" -initrd "$INITRD" \
     -append "console=ttyS0 quiet panic=-1 mitigations=off ${VM_APPEND:-}" \
     -virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
-    -virtfs local,path="$WORK",mount_tag=work,security_model=none,multidevs=remap \
+    -virtfs local,path="$WORK",mount_tag=work,security_model=none,multidevs=remap "${RWFS[@]}" \
     -serial "file:$CONSOLE" </dev/null &
   QPID=$!
   tail -c +1 --pid=$QPID -f "$WORK/out" &
