@@ -1,4 +1,4 @@
-// Command bpfunit-oneshot is ExecStart=/ExecStop=/ExecReload= of
+// Command bpfunit-oneshot is ExecStart=/ExecStopPost=/ExecReload= of
 // bpf@.service: bpfunit-oneshot start|stop|reload NAME.
 package main
 

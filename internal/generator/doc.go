@@ -35,7 +35,7 @@
 // leniently), and its drop-in replaces ExecStart= with commands that print
 // the error and fail: `systemctl start` fails and `systemctl status` shows
 // "bpfunit: invalid configuration: FILE:LINE: [Section] Key=: message".
-// ExecStop= and ExecReload= are left to the oneshot, so programs attached
+// ExecStopPost= and ExecReload= are left to the oneshot, so programs attached
 // before the config broke can still be detached. The oneshot re-parses the
 // config itself, so a config broken after the last daemon-reload fails with
 // the same message; a config fixed since needs a daemon-reload, as any unit

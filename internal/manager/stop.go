@@ -31,8 +31,16 @@ func (m *Manager) Stop(ctx context.Context, name string) error {
 		} else if u, err := config.Load(m.ConfigDirs, name); err == nil {
 			keep = u.Object.KeepMaps
 		}
+		attached := prev != nil || pins.Exists(ud.Dir())
 		if err := m.teardown(s, ud, prev, keep); err != nil {
 			return err
+		}
+		if !attached {
+			// Quiet: bpf@.service stops with ExecStopPost=, which also
+			// runs after a failed start, whose reason must stay the
+			// unit's last line in systemctl status.
+			m.Log.Debug("nothing to stop", "unit", name)
+			return nil
 		}
 		m.Log.Info("stopped", "unit", name)
 		return nil

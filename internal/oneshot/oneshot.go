@@ -1,4 +1,4 @@
-// Package oneshot is bpfunit-oneshot: the ExecStart=/ExecStop=/ExecReload=
+// Package oneshot is bpfunit-oneshot: the ExecStart=/ExecStopPost=/ExecReload=
 // of bpf@.service, in the shape of systemd-backlight's load/save verbs.
 //
 // # Exit status
