@@ -1,0 +1,280 @@
+package e2e_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/bpfunit/bpfunit/internal/manager"
+	"github.com/bpfunit/bpfunit/internal/testenv"
+	"github.com/bpfunit/bpfunit/internal/testenv/testbed"
+)
+
+var (
+	stageOnce sync.Once
+	stageDir  string
+	stageErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if stageDir != "" {
+		os.RemoveAll(stageDir)
+	}
+	os.Exit(code)
+}
+
+// boot boots a testbed with the tree installed once per test binary. Call
+// testenv.CheckLeaks before it, so that the leak check runs after poweroff.
+func boot(t *testing.T, opts testbed.Options) *testbed.Testbed {
+	t.Helper()
+	testenv.SkipUnlessRoot(t)
+	stageOnce.Do(func() {
+		stageDir, stageErr = os.MkdirTemp("", "bpfunit-e2e-stage-")
+		if stageErr == nil {
+			start := time.Now()
+			stageErr = testbed.Install("../..", stageDir)
+			t.Logf("make install: %v", time.Since(start).Round(time.Millisecond))
+		}
+	})
+	if stageErr != nil {
+		t.Fatal(stageErr)
+	}
+	opts.Stage = stageDir
+	return testbed.Boot(t, opts)
+}
+
+// run runs a command inside the testbed and fails the test if it fails.
+func run(t *testing.T, tb *testbed.Testbed, args ...string) string {
+	t.Helper()
+	out, err := tb.Run(args...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return out
+}
+
+func writeFile(t *testing.T, tb *testbed.Testbed, path, data string) {
+	t.Helper()
+	if err := tb.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatalf("write %s: %v", path, err)
+	}
+}
+
+// pair is two network namespaces inside a testbed joined by a veth pair.
+type pair struct {
+	nsA, nsB, ifA, ifB, ipA, ipB string
+}
+
+// netnsPair creates a pair inside tb (ip netns, as an administrator would)
+// and deletes it at cleanup, before the testbed powers off.
+func netnsPair(t *testing.T, tb *testbed.Testbed, tag string, n int) *pair {
+	t.Helper()
+	p := &pair{
+		nsA: "e2e-" + tag + "-a", nsB: "e2e-" + tag + "-b",
+		ifA: "veth-" + tag + "a", ifB: "veth-" + tag + "b",
+		ipA: fmt.Sprintf("10.197.%d.1", n), ipB: fmt.Sprintf("10.197.%d.2", n),
+	}
+	for _, ns := range []string{p.nsA, p.nsB} {
+		run(t, tb, "ip", "netns", "add", ns)
+		t.Cleanup(func() { tb.Run("ip", "netns", "del", ns) })
+	}
+	run(t, tb, "ip", "-n", p.nsA, "link", "add", p.ifA, "type", "veth", "peer", "name", p.ifB, "netns", p.nsB)
+	run(t, tb, "ip", "-n", p.nsA, "addr", "add", p.ipA+"/24", "dev", p.ifA)
+	run(t, tb, "ip", "-n", p.nsB, "addr", "add", p.ipB+"/24", "dev", p.ifB)
+	for _, c := range [][2]string{{p.nsA, p.ifA}, {p.nsB, p.ifB}} {
+		run(t, tb, "ip", "-n", c[0], "link", "set", c[1], "up")
+		run(t, tb, "ip", "-n", c[0], "link", "set", "lo", "up")
+	}
+	return p
+}
+
+// ping sends count echoes from A to B inside tb and returns how many came back.
+func (p *pair) ping(t *testing.T, tb *testbed.Testbed, count int) int {
+	t.Helper()
+	out, _ := tb.Run("ip", "netns", "exec", p.nsA, "ping", "-q", "-c", fmt.Sprint(count), "-i", "0.01", "-W", "1", p.ipB)
+	var sent, recv int
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "packets transmitted") {
+			fmt.Sscanf(strings.TrimSpace(line), "%d packets transmitted, %d received", &sent, &recv)
+		}
+	}
+	if sent != count {
+		t.Fatalf("ping sent %d of %d:\n%s", sent, count, out)
+	}
+	return recv
+}
+
+// status is `bpfunit status --json NAME` inside tb.
+func status(t *testing.T, tb *testbed.Testbed, name string) *manager.Status {
+	t.Helper()
+	out := run(t, tb, "bpfunit", "status", "--json", name)
+	var st manager.Status
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("bpfunit status --json %s: %v\n%s", name, err, out)
+	}
+	return &st
+}
+
+// counter returns values[i] of map name in st.
+func counter(t *testing.T, st *manager.Status, name string, i int) uint64 {
+	t.Helper()
+	for _, m := range st.Maps {
+		if m.Name == name && i < len(m.Values) {
+			return m.Values[i]
+		}
+	}
+	t.Fatalf("unit %s: no value %d of map %s in %+v", st.Name, i, name, st.Maps)
+	return 0
+}
+
+// kernelLinks returns the IDs of the links in the kernel whose program has
+// one of the given names, by name. Link IDs are global: the test reads them
+// from the host. (Programs' kernel names are cut at 15 characters.)
+func kernelLinks(t *testing.T, progs ...string) map[string][]link.ID {
+	t.Helper()
+	snap, err := testenv.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]link.ID{}
+	for _, id := range snap.Links {
+		l, err := link.NewFromID(id)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		info, err := l.Info()
+		l.Close()
+		if err != nil {
+			continue
+		}
+		p, err := ebpf.NewProgramFromID(info.Program)
+		if err != nil {
+			continue
+		}
+		pinfo, err := p.Info()
+		p.Close()
+		if err == nil && slices.Contains(progs, pinfo.Name) {
+			out[pinfo.Name] = append(out[pinfo.Name], id)
+		}
+	}
+	return out
+}
+
+// countLinks is the number of links in the kernel running prog.
+func countLinks(t *testing.T, prog string) int {
+	t.Helper()
+	return len(kernelLinks(t, prog)[prog])
+}
+
+// waitLinks waits until the kernel has exactly n links running prog (links
+// die asynchronously after their last reference goes) and fails otherwise.
+func waitLinks(t *testing.T, prog string, n int, what string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		got := countLinks(t, prog)
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d links run %s in the kernel, want %d", what, got, prog, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// linkAlive reports whether link id exists in the kernel.
+func linkAlive(id uint32) bool {
+	l, err := link.NewFromID(link.ID(id))
+	if err != nil {
+		return !errors.Is(err, os.ErrNotExist)
+	}
+	l.Close()
+	return true
+}
+
+// waitLinkGone waits for link id to leave the kernel.
+func waitLinkGone(t *testing.T, id uint32, what string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for linkAlive(id) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: link %d still in the kernel", what, id)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// unitState is `systemctl is-active UNIT`.
+func unitState(tb *testbed.Testbed, unit string) string {
+	out, _ := tb.Systemctl("is-active", unit)
+	return strings.TrimSpace(out)
+}
+
+// waitSettled waits until unit is neither activating nor deactivating and
+// returns its state.
+func waitSettled(t *testing.T, tb *testbed.Testbed, unit string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s := unitState(tb, unit)
+		if s != "activating" && s != "deactivating" && s != "reloading" {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still %s after 20s", unit, s)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// lastUnitLine returns the last journal line of `systemctl status` that a
+// process of the unit wrote, i.e. not systemd's own "Failed with result",
+// "Failed to start" lines, which systemd always logs after the process exits.
+func lastUnitLine(status string) string {
+	lines := strings.Split(strings.TrimRight(status, "\n"), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := lines[i]
+		if l == "" {
+			break // the header ends at the blank line before the journal
+		}
+		if !strings.Contains(l, " systemd[1]: ") {
+			return l
+		}
+	}
+	return ""
+}
+
+// noUnitLeft fails the test if unit name has pins, a state file or a
+// staging directory inside tb.
+func noUnitLeft(t *testing.T, tb *testbed.Testbed, name string) {
+	t.Helper()
+	for _, p := range []string{"/sys/fs/bpf/bpfunit/" + name, "/run/bpfunit/state/" + name + ".json"} {
+		if out, err := tb.Run("test", "!", "-e", p); err != nil {
+			ls, _ := tb.Run("find", p)
+			t.Errorf("%s left: %s%s", p, out, ls)
+		}
+	}
+}
+
+const xdpCounterObj = "/usr/lib/bpfunit/objects/xdp_counter.bpf.o"
+
+// xdpConfig attaches xdp_count to p's B side, with extra lines in [Object].
+func xdpConfig(p *pair, install bool, extra string) string {
+	s := fmt.Sprintf("[Unit]\nDescription=XDP counter on %s\n[Object]\nPath=%s\nPinMaps=yes\n%s[Attach]\nProgram=xdp_count\nInterface=%s\nNamespace=%s\n",
+		p.ifB, xdpCounterObj, extra, p.ifB, p.nsB)
+	if install {
+		s += "[Install]\nWantedBy=bpf.target\n"
+	}
+	return s
+}
