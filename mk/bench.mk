@@ -22,3 +22,10 @@ BENCH_SOAK_N ?= 1000
 bench-reload: ## reload/replace without a gap: zero-loss swaps under UDP traffic, soak (leaks, FDs, RSS), reload latency by attachments (root, ~2 min)
 	flock $(TESTLOCK) env BPFUNIT_BENCH=1 BENCH_SOAK_N=$(BENCH_SOAK_N) $(GO) test -count=1 -timeout 10m -v \
 		-run '^Test(ZeroLossReplace|SwapToDrop|Soak|SoakOneshot|ReloadLatency)$$' ./internal/bench/reloadbench
+
+.PHONY: bench-boot
+bench: bench-boot
+
+bench-boot: ## boot scale: 100 bpf@ units (XDP on 100 veths) through bpf.target in a systemd testbed vs 100 × one unit; then the generator over 1000 configs (root)
+	flock $(TESTLOCK) env BPFUNIT_BENCH=1 $(GO) test -count=1 -timeout 10m -v -run '^TestBootScale$$' ./internal/bench/bootscale
+	flock $(TESTLOCK) $(GO) test -run '^$$' -bench 'BenchmarkRun1000' -benchtime 50x ./internal/generator
