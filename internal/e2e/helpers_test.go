@@ -255,6 +255,26 @@ func lastUnitLine(status string) string {
 	return ""
 }
 
+// unitLastLine returns `systemctl status UNIT` and the last line a process
+// of the unit wrote in it, once that line holds every string of want, or
+// after 3 s: journald gets the process's stderr through a stream that may
+// lag behind systemd's own messages about the unit.
+func unitLastLine(tb *testbed.Testbed, unit string, want ...string) (status, last string) {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		status, _ = tb.Systemctl("status", unit)
+		last = lastUnitLine(status)
+		ok := true
+		for _, w := range want {
+			ok = ok && strings.Contains(last, w)
+		}
+		if ok || time.Now().After(deadline) {
+			return status, last
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // noUnitLeft fails the test if unit name has pins, a state file or a
 // staging directory inside tb.
 func noUnitLeft(t *testing.T, tb *testbed.Testbed, name string) {
