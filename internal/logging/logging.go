@@ -17,13 +17,20 @@ import (
 	"github.com/coreos/go-systemd/v22/journal"
 )
 
+// ToJournal reports whether stderr is connected to the journal (as under
+// systemd), where multi-line structured fields are at home.
+func ToJournal() bool {
+	ok, _ := journal.StderrIsJournalStream()
+	return ok && journal.Enabled()
+}
+
 // New returns the logger for a binary called ident.
 func New(ident string, stderr io.Writer, debug bool) *slog.Logger {
 	level := slog.LevelInfo
 	if debug {
 		level = slog.LevelDebug
 	}
-	if ok, _ := journal.StderrIsJournalStream(); ok && journal.Enabled() {
+	if ToJournal() {
 		return slog.New(&journalHandler{ident: ident, level: level})
 	}
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{

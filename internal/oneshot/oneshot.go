@@ -88,7 +88,9 @@ func Main(ctx context.Context, args []string, stderr io.Writer) int {
 // status shows) and, with the full verifier log, to the journal.
 func report(log *slog.Logger, stderr io.Writer, verb, unit string, err error) {
 	var le *loader.LoadError
-	if errors.As(err, &le) && len(le.Log()) > 0 {
+	// The whole verifier log goes to the journal only: on a terminal the
+	// reason line below, which carries the log's tail, is the message.
+	if errors.As(err, &le) && len(le.Log()) > 0 && logging.ToJournal() {
 		log.Info("verifier log (full text in the journal field BPFUNIT_VERIFIER_LOG)", "unit", unit, "program", le.Program, "verifier_log", joinLines(le.Log()))
 	}
 	if config.ValidateName(unit) != nil {
