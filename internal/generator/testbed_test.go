@@ -7,10 +7,8 @@ package generator_test
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,46 +18,19 @@ import (
 	"github.com/bpfunit/bpfunit/internal/testenv/testbed"
 )
 
-var (
-	stageOnce sync.Once
-	stageDir  string
-	stageErr  error
-)
+func TestMain(m *testing.M) { testbed.Main(m) }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if stageDir != "" {
-		os.RemoveAll(stageDir)
-	}
-	os.Exit(code)
-}
-
-// boot boots a testbed with the tree installed once per test binary.
+// boot boots a testbed with the tree installed. Call testenv.CheckLeaks
+// before it, so that the leak check runs after poweroff.
 func boot(t *testing.T, opts testbed.Options) *testbed.Testbed {
 	t.Helper()
-	testenv.SkipUnlessRoot(t)
-	stageOnce.Do(func() {
-		stageDir, stageErr = os.MkdirTemp("", "bpfunit-stage-")
-		if stageErr == nil {
-			start := time.Now()
-			stageErr = testbed.Install("../..", stageDir)
-			t.Logf("make install: %v", time.Since(start).Round(time.Millisecond))
-		}
-	})
-	if stageErr != nil {
-		t.Fatal(stageErr)
-	}
-	opts.Stage = stageDir
-	return testbed.Boot(t, opts)
+	return testbed.BootInstalled(t, "../..", opts)
 }
 
+// run runs a command inside the testbed and fails the test if it fails.
 func run(t *testing.T, tb *testbed.Testbed, args ...string) string {
 	t.Helper()
-	out, err := tb.Run(args...)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	return out
+	return tb.MustRun(t, args...)
 }
 
 // TestUnitsVerify: systemd-analyze verify passes on every installed unit.
