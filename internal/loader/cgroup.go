@@ -64,7 +64,7 @@ func (c *cgroupAttacher) attach(prog *ebpf.Program, _ map[string]*ebpf.Program) 
 // path is taken relative to the cgroup2 mount (or as is, if already below
 // it); a unit name is looked up in systemd's ControlGroup property.
 func CgroupPath(cgroup string) (string, error) {
-	root, err := cgroup2Mount()
+	root, err := Cgroup2Mount()
 	if err != nil {
 		return "", err
 	}
@@ -115,9 +115,9 @@ func unitCgroup(unit string) (string, error) {
 	return cg, nil
 }
 
-// cgroup2Mount finds where the unified hierarchy is mounted: /sys/fs/cgroup
+// Cgroup2Mount finds where the unified hierarchy is mounted: /sys/fs/cgroup
 // on unified systems, /sys/fs/cgroup/unified on hybrid ones.
-func cgroup2Mount() (string, error) {
+func Cgroup2Mount() (string, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return "", fmt.Errorf("find cgroup2 mount: %w", err)

@@ -117,33 +117,10 @@ func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec
 	if err := os.MkdirAll(ud.Maps(), 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", ud.Maps(), err)
 	}
-	mapsBefore, err := pins.List(ud.Maps())
-	if err != nil {
-		return nil, err
-	}
-	repl, shared, err := m.openSharedMaps(ctx, u, spec, undo)
-	if err != nil {
-		return nil, err
-	}
-	defer closeMaps(repl)
-	if err := m.reuseOldMaps(ud, spec, repl); err != nil {
-		return nil, fmt.Errorf("unit %s: %w", u.Name, err)
-	}
 	tLoad := time.Now()
-	loaded, err := loader.Load(spec, loader.LoadOptions{
-		Programs:  programsOf(plan),
-		Constants: u.Object.Constants,
-		// Replace loads one program; the unit's other programs may be
-		// the ones that use its constants.
-		SkipUnusedConstants: only != "",
-		MapPinDir:           ud.Maps(),
-		PinAllMaps:          u.Object.PinMaps,
-		Replacements:        repl,
-		Prepare:             loader.Prepare(plan),
-	})
-	undo.push(func() error { return m.removeNewPins(ud.Maps(), mapsBefore) })
+	loaded, shared, err := m.loadUnit(ctx, u, spec, plan, undo, only)
 	if err != nil {
-		return nil, fmt.Errorf("unit %s: %w", u.Name, err)
+		return nil, err
 	}
 	defer loaded.Close()
 	fault.Point("reload:after-load")

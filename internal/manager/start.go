@@ -114,29 +114,9 @@ func (m *Manager) start(ctx context.Context, s lock.Scope, u *config.Unit) (_ *s
 		undo.push(func() error { return rmdirIfEmpty(dir) })
 	}
 
-	mapsBefore, err := pins.List(ud.Maps())
+	loaded, shared, err := m.loadUnit(ctx, u, spec, plan, undo, "")
 	if err != nil {
 		return nil, false, err
-	}
-	repl, shared, err := m.openSharedMaps(ctx, u, spec, undo)
-	if err != nil {
-		return nil, false, err
-	}
-	defer closeMaps(repl)
-
-	loaded, err := loader.Load(spec, loader.LoadOptions{
-		Programs:     programsOf(plan),
-		Constants:    u.Object.Constants,
-		MapPinDir:    ud.Maps(),
-		PinAllMaps:   u.Object.PinMaps,
-		Replacements: repl,
-		Prepare:      loader.Prepare(plan),
-	})
-	// Map pins appear as the collection loads, even if a program then
-	// fails: remove the ones this start created either way.
-	undo.push(func() error { return m.removeNewPins(ud.Maps(), mapsBefore) })
-	if err != nil {
-		return nil, false, fmt.Errorf("unit %s: %w", u.Name, err)
 	}
 	defer loaded.Close()
 	fault.Point("start:after-load")
@@ -179,6 +159,47 @@ func (m *Manager) start(ctx context.Context, s lock.Scope, u *config.Unit) (_ *s
 			"prog_id", l.ProgID, "link_id", l.LinkID, "pin", l.Pin)
 	}
 	return st, false, nil
+}
+
+// loadUnit loads the planned programs of u into the kernel: the unit's
+// pinned maps are reused or created (and their new pins undone on error),
+// ShareMap= maps opened, and on reload (only != "" for Replace) the maps
+// the running programs use are carried over.
+func (m *Manager) loadUnit(ctx context.Context, u *config.Unit, spec *loader.Spec, plan []*loader.Attachment, undo *undo, only string) (*loader.Loaded, []string, error) {
+	ud := m.Root.Unit(u.Name)
+	mapsBefore, err := pins.List(ud.Maps())
+	if err != nil {
+		return nil, nil, err
+	}
+	repl, shared, err := m.openSharedMaps(ctx, u, spec, undo)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The collection clones what it uses.
+	defer closeMaps(repl)
+	if pins.Exists(ud.Links()) {
+		if err := m.reuseOldMaps(ud, spec, repl); err != nil {
+			return nil, nil, fmt.Errorf("unit %s: %w", u.Name, err)
+		}
+	}
+	loaded, err := loader.Load(spec, loader.LoadOptions{
+		Programs:  programsOf(plan),
+		Constants: u.Object.Constants,
+		// Replace loads one program; the unit's other programs may be
+		// the ones that use its constants.
+		SkipUnusedConstants: only != "",
+		MapPinDir:           ud.Maps(),
+		PinAllMaps:          u.Object.PinMaps,
+		Replacements:        repl,
+		Prepare:             loader.Prepare(plan),
+	})
+	// Map pins appear as the collection loads, even if a program then
+	// fails: remove the ones this operation created either way.
+	undo.push(func() error { return m.removeNewPins(ud.Maps(), mapsBefore) })
+	if err != nil {
+		return nil, nil, fmt.Errorf("unit %s: %w", u.Name, err)
+	}
+	return loaded, shared, nil
 }
 
 // attachAndPin attaches one planned attachment and pins its link into dir.

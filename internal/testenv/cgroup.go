@@ -1,16 +1,16 @@
 package testenv
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/bpfunit/bpfunit/internal/loader"
 )
 
 // Cgroup2Mount returns where the cgroup2 (unified) hierarchy is mounted:
@@ -18,25 +18,11 @@ import (
 // It skips tb when there is none.
 func Cgroup2Mount(tb testing.TB) string {
 	tb.Helper()
-	f, err := os.Open("/proc/self/mountinfo")
+	mnt, err := loader.Cgroup2Mount()
 	if err != nil {
-		tb.Fatal(err)
+		tb.Skip(err)
 	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		pre, post, ok := strings.Cut(s.Text(), " - ")
-		if !ok {
-			continue
-		}
-		if fs := strings.Fields(post); len(fs) > 0 && fs[0] == "cgroup2" {
-			if f := strings.Fields(pre); len(f) >= 5 {
-				return f[4]
-			}
-		}
-	}
-	tb.Skip("no cgroup2 filesystem mounted")
-	return ""
+	return mnt
 }
 
 // TestCgroup creates a cgroup for the test below the cgroup2 mount and
