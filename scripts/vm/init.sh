@@ -34,6 +34,11 @@ while read -r d; do
   mkdir -p "$R$d" && mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 rw$i "$R$d" || say "mount $d"
   i=$((i + 1))
 done </vmwork/rwdirs
+OVL=$(cat /vmwork/overlay 2>/dev/null)
+if [ -n "$OVL" ] && [ -d "$R$OVL" ]; then
+  mkdir -p /rw/tree/upper /rw/tree/work
+  mount -t overlay overlay -o lowerdir=$R$OVL,upperdir=/rw/tree/upper,workdir=/rw/tree/work $R$OVL || say "overlay $OVL"
+fi
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs $R/run
 mkdir -p $R/run/lock $R/run/netns $R/run/vm
 mount -t proc proc $R/proc

@@ -3,19 +3,21 @@
 #        go test -exec "$PWD/scripts/vm/run-in-vm.sh" ./...
 #
 # Boots a Debian kernel under qemu with the host's root filesystem shared
-# read-only over 9p (tmpfs overlays on /var /etc /root /home /srv /opt, fresh
-# tmpfs on /tmp and /run; CMD's directory, when in /tmp, and VM_RW_DIRS shared
-# read-write), runs CMD as root in the current directory with the
+# read-only over 9p (tmpfs overlays on /var /etc /root /home /srv /opt and on
+# the source tree around the current directory, fresh tmpfs on /tmp and /run;
+# CMD's directory, when in /tmp, and VM_RW_DIRS shared read-write), runs CMD as root in the current directory with the
 # current environment, streams its output (stdout and stderr merged) and exits
 # with its exit code. No network device: only lo, create veths inside.
-# Inside, BPFUNIT_VM is set to the guest's `uname -r`.
+# Inside, BPFUNIT_VM is set to the guest's `uname -r`, BPFUNIT_VM_ACCEL to kvm or tcg.
 #
 # Env:
 #   VM_KERNEL_DIR   a kernel extracted by fetch-kernel.sh (boot/, lib/modules/)
 #   VM_KERNEL       or a package name for fetch-kernel.sh (cached: fast)
 #   VM_CACHE        cache directory (/var/cache/bpfunit-vm): kernels, initramfs
-#   VM_MEM (1G) VM_SMP (2) VM_APPEND (extra kernel cmdline)
+#   VM_MEM (2G) VM_SMP (2) VM_APPEND (extra kernel cmdline)
 #   VM_ACCEL        kvm or tcg (default: kvm only with real VMX/SVM)
+#   VM_OVERLAY_DIR  directory made writable by a tmpfs overlay (default: the
+#                   git or module root around the current directory; "" none)
 #   VM_RW_DIRS      host directories shared read-write (space-separated)
 #   VM_TCG_THREAD   single (default) or multi: multi-threaded TCG races with
 #                   the kernel's live code patching (oopses, hangs)
@@ -97,6 +99,19 @@ RWDIRS=()
 cmddir=$(dirname "$(readlink -f "$(command -v "$1" || echo "$1")")")
 case $cmddir/ in /tmp/*) RWDIRS+=("$cmddir") ;; esac
 for d in ${VM_RW_DIRS:-}; do RWDIRS+=("$(readlink -f "$d")"); done
+# The module (or git) root around the working directory is writable in the
+# guest through a tmpfs overlay: tests that build into the tree (make
+# install, go build -o bin/) work, and nothing reaches the host's tree.
+ovl=${VM_OVERLAY_DIR-}
+if [ -z "${VM_OVERLAY_DIR+set}" ]; then
+  d=$PWD
+  while [ "$d" != / ]; do
+    if [ -e "$d/go.mod" ] || [ -e "$d/.git" ]; then ovl=$d; fi
+    [ ! -e "$d/.git" ] || break
+    d=$(dirname "$d")
+  done
+fi
+echo "$ovl" >"$WORK/overlay"
 : >"$WORK/rwdirs"
 RWFS=()
 for i in "${!RWDIRS[@]}"; do
@@ -112,7 +127,7 @@ done
     [[ $v =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
     printf 'export %s=%q\n' "$v" "${!v}"
   done
-  printf 'export BPFUNIT_VM=%q TERM=dumb\n' "$KVER"
+  printf 'export BPFUNIT_VM=%q BPFUNIT_VM_ACCEL=%q TERM=dumb\n' "$KVER" "${ACCEL%%,*}"
   printf 'cd %q || exit 125\n' "$PWD"
   printf 'exec'; printf ' %q' "$@"; echo
 } >"$WORK/cmd.sh"
@@ -124,7 +139,7 @@ CONSOLE=${VM_CONSOLE_LOG:-$WORK/console}
 for attempt in 1 2 3; do
   rm -f "$WORK/started" "$WORK/exit"
   qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
-    -machine q35 -accel "$ACCEL" -cpu "$CPU" -m "${VM_MEM:-1G}" -smp "${VM_SMP:-2}" \
+    -machine q35 -accel "$ACCEL" -cpu "$CPU" -m "${VM_MEM:-2G}" -smp "${VM_SMP:-2}" \
     -kernel "$VMLINUZ" -initrd "$INITRD" \
     -append "console=ttyS0 quiet panic=-1 mitigations=off ${VM_APPEND:-}" \
     -virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \

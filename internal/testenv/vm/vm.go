@@ -35,6 +35,15 @@ func InVM() bool { return os.Getenv(EnvVM) != "" }
 // Kernel returns the release of the VM's kernel, or "" outside a VM.
 func Kernel() string { return os.Getenv(EnvVM) }
 
+// Emulated reports whether the VM runs under TCG, qemu's CPU emulation
+// (no usable KVM): code runs ~3-10x slower than on the host, and booting a
+// full systemd takes minutes. Tests with tight timeouts or a systemd boot
+// should skip then, with a reason.
+func Emulated() bool { return os.Getenv(EnvAccel) == "tcg" }
+
+// EnvAccel is set inside the VM to qemu's accelerator: kvm or tcg.
+const EnvAccel = "BPFUNIT_VM_ACCEL"
+
 // CacheDir is where fetch-kernel.sh keeps extracted kernels and run-in-vm.sh
 // its initramfs images: $VM_CACHE, by default /var/cache/bpfunit-vm.
 func CacheDir() string {

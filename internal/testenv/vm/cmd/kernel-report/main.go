@@ -191,8 +191,8 @@ func main() {
 			if p.action == "skip" {
 				return
 			}
-			fmt.Printf("  %-7s %-40s pass %3d  skip %3d  fail %3d  %6.1fs  (%s)\n",
-				result(p), short(p.name), p.pass, p.skip, p.fail, p.elapsed, time.Since(start).Round(time.Second))
+			fmt.Printf("  %s  %-7s %-36s pass %3d  skip %3d  fail %3d  %6.1fs  (%s)\n",
+				args[0], result(p), short(p.name), p.pass, p.skip, p.fail, p.elapsed, time.Since(start).Round(time.Second))
 		})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
