@@ -70,6 +70,7 @@ if [ ! -s "$INITRD" ]; then
   done
   (cd "$t" && find . | /bin/busybox cpio -o -H newc 2>/dev/null | gzip -1) >"$INITRD.$$"
   mv "$INITRD.$$" "$INITRD"
+  for old in "$IDIR/$KVER"-*.cpio.gz; do [ "$old" = "$INITRD" ] || rm -f "$old"; done
   rm -rf "$t"; trap - EXIT
 fi
 
