@@ -28,7 +28,7 @@ type feature struct {
 
 var features = map[config.AttachType]feature{
 	config.TypeXDP:           {"bpf_link_type", "BPF_LINK_TYPE_XDP", "the XDP bpf_link", "5.9"},
-	config.TypeTCX:           {"bpf_link_type", "BPF_LINK_TYPE_TCX", "tcx", "6.6"},
+	config.TypeTCX:           {"bpf_link_type", "BPF_LINK_TYPE_TCX", "the tcx bpf_link", "6.6"},
 	config.TypeCgroup:        {"bpf_link_type", "BPF_LINK_TYPE_CGROUP", "the cgroup bpf_link", "5.7"},
 	config.TypeTracepoint:    {"bpf_link_type", "BPF_LINK_TYPE_PERF_EVENT", "the perf-event bpf_link (pinnable tracepoint links)", "5.15"},
 	config.TypeUprobe:        {"bpf_link_type", "BPF_LINK_TYPE_PERF_EVENT", "the perf-event bpf_link (pinnable uprobe links)", "5.15"},

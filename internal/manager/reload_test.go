@@ -104,6 +104,7 @@ func TestReloadFailureKeepsOldProgram(t *testing.T) {
 // to egress only, then back: each reload creates the new link and drops the
 // old one in one step.
 func TestReloadAddsAndRemovesAttachments(t *testing.T) {
+	testenv.NeedTCX(t)
 	testenv.CheckLeaks(t)
 	env := testenv.NewEnv(t)
 	pair := testenv.NetnsPair(t)
