@@ -28,19 +28,26 @@ done
 # layer on overlayfs, and tests build overlays in temporary directories.
 # Directories of the host the command needs (go test's binary under
 # /tmp/go-build*) come back read-write over 9p (tags rw0, rw1, ...).
+# The source tree around the working directory gets a writable overlay
+# below. Hold on to the host's copy first: when the tree lives under /tmp
+# or /run (a CI clone in /tmp, say), the fresh tmpfs mounts would hide it.
+OVL=$(cat /vmwork/overlay 2>/dev/null)
+if [ -n "$OVL" ] && [ -d "$R$OVL" ]; then
+  mkdir -p /rw/tree/lower /rw/tree/upper /rw/tree/work
+  mount --bind "$R$OVL" /rw/tree/lower || say "bind $OVL"
+fi
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs $R/tmp
 i=0
 while read -r d; do
   mkdir -p "$R$d" && mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 rw$i "$R$d" || say "mount $d"
   i=$((i + 1))
 done </vmwork/rwdirs
-OVL=$(cat /vmwork/overlay 2>/dev/null)
-if [ -n "$OVL" ] && [ -d "$R$OVL" ]; then
-  mkdir -p /rw/tree/upper /rw/tree/work
-  mount -t overlay overlay -o lowerdir=$R$OVL,upperdir=/rw/tree/upper,workdir=/rw/tree/work $R$OVL || say "overlay $OVL"
-fi
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs $R/run
 mkdir -p $R/run/lock $R/run/netns $R/run/vm
+if [ -d /rw/tree/lower ]; then
+  mkdir -p "$R$OVL"
+  mount -t overlay overlay -o lowerdir=/rw/tree/lower,upperdir=/rw/tree/upper,workdir=/rw/tree/work "$R$OVL" || say "overlay $OVL"
+fi
 mount -t proc proc $R/proc
 mount -t sysfs sysfs $R/sys
 mount -t devtmpfs devtmpfs $R/dev
