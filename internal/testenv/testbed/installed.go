@@ -34,6 +34,7 @@ func BootInstalled(tb testing.TB, root string, opts Options) *Testbed {
 	if os.Geteuid() != 0 {
 		tb.Skip("needs root (namespaces, mounts, BPF)")
 	}
+	skipIfEmulated(tb) // before make install, which Boot would waste
 	stageOnce.Do(func() {
 		stageDir, stageErr = os.MkdirTemp("", "bpfunit-stage-")
 		if stageErr == nil {

@@ -86,11 +86,7 @@ const commandTimeout = 2 * time.Minute
 // tb if anything of it is left. It skips tb when not root or when a tool it
 // needs (systemd, unshare, nsenter, overlayfs) is missing.
 func Boot(tb testing.TB, opts Options) *Testbed {
-	if vm.Emulated() {
-		// Under qemu's TCG, systemd 252 did not reach "running" within
-		// 178 s in the kernel-matrix VM; the testbed tests run on the host.
-		tb.Skip("systemd testbed: too slow to boot under CPU emulation (kernel-matrix VM without KVM)")
-	}
+	skipIfEmulated(tb)
 	tb.Helper()
 	testenv.SkipUnlessRoot(tb)
 	for _, c := range []string{"unshare", "nsenter", "systemctl", "journalctl", "make"} {
@@ -376,4 +372,14 @@ func processAlive(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// skipIfEmulated skips under qemu's TCG: there systemd 252 did not reach
+// "running" within 178 s in the kernel-matrix VM; the testbed tests run on
+// the host.
+func skipIfEmulated(tb testing.TB) {
+	tb.Helper()
+	if vm.Emulated() {
+		tb.Skip("systemd testbed: too slow to boot under CPU emulation (kernel-matrix VM without KVM)")
+	}
 }
