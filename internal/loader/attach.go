@@ -83,7 +83,7 @@ func Plan(u *config.Unit, spec *Spec) ([]*Attachment, error) {
 		ps, ok := spec.Programs[a.Program]
 		if !ok {
 			return nil, configError{fmt.Errorf("%s:%d: [Attach] Program=%s: not found in %s (it has: %s)",
-				a.File, a.Line, a.Program, u.Object.Path, programNames(spec))}
+				a.File, a.Line, a.Program, u.Object.Path, keyList(spec.Programs))}
 		}
 		typ, err := resolveType(a, ps)
 		if err != nil {
@@ -127,14 +127,6 @@ func Prepare(plan []*Attachment) func(*ebpf.ProgramSpec) error {
 		}
 		return nil
 	}
-}
-
-func programNames(spec *Spec) string {
-	var names []string
-	for n := range spec.Programs {
-		names = append(names, n)
-	}
-	return strings.Join(sortedStrings(names), ", ")
 }
 
 // resolveType picks the attach type: Type= when given (checked against the

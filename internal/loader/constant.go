@@ -2,8 +2,6 @@ package loader
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -19,7 +17,7 @@ func setConstant(cs *ebpf.CollectionSpec, c config.Constant) error {
 	v, ok := cs.Variables[c.Name]
 	if !ok {
 		return fmt.Errorf("Constant=%s: no global variable %q in the object used by the unit's programs (it has: %s)",
-			c.Name, c.Name, strings.Join(slices.Sorted(maps.Keys(cs.Variables)), ", "))
+			c.Name, c.Name, keyList(cs.Variables))
 	}
 	val, err := parseValue(v, c.Value)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 	"strings"
 
@@ -156,7 +155,7 @@ func prune(cs *ebpf.CollectionSpec, names []string) error {
 	var queue []string
 	for _, n := range names {
 		if _, ok := cs.Programs[n]; !ok {
-			return fmt.Errorf("program %q not found in object (it has: %s)", n, strings.Join(slices.Sorted(maps.Keys(cs.Programs)), ", "))
+			return fmt.Errorf("program %q not found in object (it has: %s)", n, keyList(cs.Programs))
 		}
 		if !keep[n] {
 			keep[n] = true

@@ -1,9 +1,13 @@
 package loader
 
-import "slices"
+import (
+	"maps"
+	"slices"
+	"strings"
+)
 
-func sortedStrings(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s
+// keyList lists a map's names, sorted and comma-separated, for the "it
+// has: ..." part of an error.
+func keyList[V any](m map[string]V) string {
+	return strings.Join(slices.Sorted(maps.Keys(m)), ", ")
 }

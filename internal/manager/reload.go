@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -275,7 +276,7 @@ func (m *Manager) reuseOldMaps(ud pins.Unit, spec *loader.Spec, repl map[string]
 	pinned, _ := pins.List(ud.Maps())
 	byKernelName := map[string]string{}
 	for name := range spec.Maps {
-		if strings.HasPrefix(name, ".") || contains(pinned, name) || repl[name] != nil {
+		if strings.HasPrefix(name, ".") || slices.Contains(pinned, name) || repl[name] != nil {
 			continue
 		}
 		byKernelName[kernelMapName(name)] = name
@@ -341,13 +342,4 @@ func kernelMapName(name string) string {
 		}
 	}
 	return b.String()
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

@@ -3,6 +3,7 @@ package manager_test
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -135,18 +136,9 @@ func TestReloadAddsAndRemovesAttachments(t *testing.T) {
 			t.Fatalf("ping: %d of 3", got)
 		}
 		in2, eg2 := testenv.Counter(t, stats, 0), testenv.Counter(t, stats, 1)
-		wantIn, wantEg := contains(progs, "tcx_ingress"), contains(progs, "tcx_egress")
+		wantIn, wantEg := slices.Contains(progs, "tcx_ingress"), slices.Contains(progs, "tcx_egress")
 		if (in2 >= in+3) != wantIn || (eg2 >= eg+3) != wantEg {
 			t.Fatalf("after reload to %v: ingress %d->%d, egress %d->%d", progs, in, in2, eg, eg2)
 		}
 	}
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

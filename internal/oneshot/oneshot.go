@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/bpfunit/bpfunit/internal/config"
 	"github.com/bpfunit/bpfunit/internal/loader"
@@ -91,7 +92,7 @@ func report(log *slog.Logger, stderr io.Writer, verb, unit string, err error) {
 	// The whole verifier log goes to the journal only: on a terminal the
 	// reason line below, which carries the log's tail, is the message.
 	if errors.As(err, &le) && len(le.Log()) > 0 && logging.ToJournal() {
-		log.Info("verifier log (full text in the journal field BPFUNIT_VERIFIER_LOG)", "unit", unit, "program", le.Program, "verifier_log", joinLines(le.Log()))
+		log.Info("verifier log (full text in the journal field BPFUNIT_VERIFIER_LOG)", "unit", unit, "program", le.Program, "verifier_log", strings.Join(le.Log(), "\n"))
 	}
 	if config.ValidateName(unit) != nil {
 		// A bad name may hold a newline or an escape sequence: quote it
@@ -99,14 +100,6 @@ func report(log *slog.Logger, stderr io.Writer, verb, unit string, err error) {
 		unit = strconv.Quote(unit)
 	}
 	fmt.Fprintf(stderr, "bpfunit-oneshot: %s %s: %v\n", verb, unit, err)
-}
-
-func joinLines(l []string) string {
-	out := ""
-	for _, s := range l {
-		out += s + "\n"
-	}
-	return out
 }
 
 func exitCode(err error) int {
