@@ -44,7 +44,7 @@ install-bin: ## install the binaries built by `make build`
 		install -D -m 0755 $(BIN)/$$c "$$d/$$c"; \
 	done
 
-install-units: ## install systemd units, D-Bus and polkit files
+install-units: ## install the systemd units (and D-Bus/polkit files, when units/ has any)
 	install -d -m 0755 $(DESTDIR)$(UNITDIR)
 	install -m 0644 $(UNIT_FILES) $(DESTDIR)$(UNITDIR)/
 	$(if $(DBUS_POLICY),install -D -m 0644 -t $(DESTDIR)$(DBUSPOLICYDIR) $(DBUS_POLICY))
