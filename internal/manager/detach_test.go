@@ -121,3 +121,62 @@ func waitChange(t *testing.T, w <-chan manager.Change, unit string) {
 		}
 	}
 }
+
+// fpKilled is the panic an in-process fault hook raises to stop an
+// operation dead at a step: deferred calls run as a process's exit would
+// close its FDs and locks, but no rollback does (the operation's error is
+// still nil), as after a SIGKILL.
+type fpKilled struct{ step string }
+
+// TestFaultDetach stops Detach at each of its fault points: status never
+// says attached while the link may be gone, a second Detach finishes the
+// job, reload brings the link back and stop leaves nothing.
+func TestFaultDetach(t *testing.T) {
+	testenv.CheckLeaks(t)
+	env := testenv.NewEnv(t)
+	pair := testenv.NetnsPair(t)
+	bin := testenv.BuildBinary(t, "cmd/bpfunit-oneshot")
+	env.Config(t, "fdet", fpTwoAttachConfig(env.Object(t, "xdp_counter"), pair))
+	before := fpSnapshot(t)
+	for _, step := range fpFaultPoints(t, "detach:") {
+		t.Run(step, func(t *testing.T) {
+			fpMustOneshot(t, env, bin, "start", "fdet")
+			m := fpManager(env)
+			st, err := m.Status(t.Context(), "fdet")
+			if err != nil || len(st.Links) != 2 {
+				t.Fatalf("status: %+v, %v", st, err)
+			}
+			victim := filepath.Base(st.Links[1].Pin)
+			m.Fault = func(s string) {
+				if s == step {
+					panic(fpKilled{s})
+				}
+			}
+			func() {
+				defer func() {
+					if r := recover(); r != (fpKilled{step}) {
+						t.Fatalf("detach did not stop at %s: recovered %v", step, r)
+					}
+				}()
+				m.Detach(t.Context(), "fdet", victim)
+			}()
+			m.Fault = nil
+			if st, err := m.Status(t.Context(), "fdet"); err != nil || st.State == manager.StateAttached {
+				t.Errorf("status after a detach killed at %s: %+v, %v; want not attached", step, st, err)
+			}
+			if err := m.Detach(t.Context(), "fdet", victim); err != nil {
+				t.Fatalf("detach again: %v", err)
+			}
+			if st, err := m.Status(t.Context(), "fdet"); err != nil || st.State != manager.StatePartial {
+				t.Errorf("status after the second detach: %+v, %v; want partly-attached", st, err)
+			}
+			if links := fpNewLinks(t, before); len(links) != 1 {
+				t.Errorf("after detach: links %v, want 1", links)
+			}
+			fpMustOneshot(t, env, bin, "reload", "fdet")
+			fpAssertTwoAttached(t, env, pair, "fdet", before)
+			fpMustOneshot(t, env, bin, "stop", "fdet")
+			fpAssertNothing(t, env, pair, "fdet", before)
+		})
+	}
+}
