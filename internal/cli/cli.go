@@ -56,7 +56,7 @@ func New(out, errOut io.Writer) *cobra.Command {
 				if u.Reason != "" {
 					notes = append(notes, u.Name+": "+u.Reason)
 				}
-				if u.Err != "" {
+				if u.Err != "" && !strings.Contains(u.Reason, u.Err) {
 					notes = append(notes, u.Name+": "+u.Err)
 				}
 			}
@@ -134,7 +134,7 @@ func printStatus(out io.Writer, st *manager.Status) {
 	if st.Reason != "" {
 		fmt.Fprintf(out, "    Reason: %s\n", st.Reason)
 	}
-	if st.Err != "" {
+	if st.Err != "" && !strings.Contains(st.Reason, st.Err) {
 		fmt.Fprintf(out, "     Error: %s\n", st.Err)
 	}
 	if st.Config != "" {
