@@ -18,9 +18,11 @@ all: build
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
+# CGO_ENABLED=0: static binaries. With cgo, net and os/user link libc and
+# every oneshot start pays the dynamic loader (~0.5-1 ms of a ~20 ms start).
 build: ## build every binary into bin/
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
 
 vet: ## go vet + gofmt check
 	$(GO) vet ./...

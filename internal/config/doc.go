@@ -3,7 +3,8 @@
 // A unit file is systemd INI, parsed with go-systemd's unit package; see
 // the design document for the format. [Parse] is pure and turns file
 // contents into a [Unit]; [Load] and [Discover] add the filesystem rules
-// below; [CheckObject] vets the ELF object a unit names before it is loaded.
+// below; [Reader] is the one reader of unit files; [OpenObject] opens the
+// ELF object a unit names and vets it on that descriptor.
 //
 // # Sections
 //
@@ -31,6 +32,15 @@
 // /usr/local/lib/bpfunit, which overrides /usr/lib/bpfunit. Only the
 // winning NAME.bpfunit is read; the others are ignored entirely. A unit
 // file may be a symlink; the unit's Path is the link, not its target.
+//
+// # Who may write the files
+//
+// Only root may decide what runs in the kernel: configs, drop-ins and
+// objects, and every directory above them, must be owned by root and not
+// writable by group or other, as sshd's StrictModes requires (trust.go has
+// the rules); a refusal wraps [ErrUntrusted] and names the file and what
+// is wrong with it. Files are regular files checked on the descriptor
+// read, so a fifo or a device can't block the reader.
 //
 // # Masking
 //

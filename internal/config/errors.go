@@ -19,6 +19,9 @@ var (
 	// ErrInvalidUnit matches every *Error, so callers can tell "the config
 	// is wrong" (exit status, D-Bus error name) from I/O failures.
 	ErrInvalidUnit = errors.New("invalid unit configuration")
+	// ErrUntrusted: a config, drop-in or object, or a directory above it,
+	// could have been written by someone other than root (see trust.go).
+	ErrUntrusted = errors.New("file writable by others than root")
 )
 
 // Error is a problem in a config file, at a position. Empty parts are left

@@ -1,40 +1,35 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"syscall"
 )
 
-// CheckObject checks an object file before it is loaded into the kernel:
-// it must exist, be a regular file (after following symlinks), be owned by
-// root and not be writable by group or other. Anyone who can write the
-// object can run code in the kernel at the next start.
-func CheckObject(path string) error {
-	fi, err := os.Stat(path)
+// OpenObject opens an object file to load into the kernel. It must be a
+// regular file (after following symlinks) that only root could have
+// written: owned by root and not writable by group or other, and so every
+// directory above it (see trust.go). Anyone who can write the object
+// chooses the code root runs in the kernel at the next start. The checks
+// are made on the returned descriptor, so load from it and not from the
+// path again: the file cannot be swapped in between. Refusals wrap
+// ErrUntrusted; a missing file wraps fs.ErrNotExist.
+func OpenObject(path string) (*os.File, error) {
+	var t trust
+	fd, err := t.openFD(path, -1)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err // the path is already in our message
-		}
-		return fmt.Errorf("object %s: %w", path, err)
+		return nil, fmt.Errorf("object %s: %w", path, err)
 	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("object %s: not a regular file (%s)", path, fileKind(fi.Mode()))
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// CheckObject is OpenObject for a caller that only checks (bpfunit verify).
+func CheckObject(path string) error {
+	f, err := OpenObject(path)
+	if err != nil {
+		return err
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 {
-		return fmt.Errorf("object %s: owned by uid %d; must be owned by root (uid 0)", path, st.Uid)
-	}
-	perm := fi.Mode().Perm()
-	switch {
-	case perm&0o002 != 0:
-		return fmt.Errorf("object %s: world-writable (mode %04o); must not be writable by group or other", path, perm)
-	case perm&0o020 != 0:
-		return fmt.Errorf("object %s: group-writable (mode %04o); must not be writable by group or other", path, perm)
-	}
-	return nil
+	return f.Close()
 }
 
 func fileKind(m fs.FileMode) string {

@@ -1,9 +1,6 @@
 package config
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -267,29 +264,4 @@ func (b *builder) finish(main string) error {
 		}
 	}
 	return nil
-}
-
-// digest hashes the effective configuration, not the files: comments,
-// layout, which file set a key, and where the files live don't change it.
-func digest(u *Unit) string {
-	c := *u
-	c.Name, c.Path, c.DropIns, c.Digest = "", "", nil, ""
-	c.Attach = slices.Clone(u.Attach)
-	for i := range c.Attach {
-		c.Attach[i].File, c.Attach[i].Line = "", 0
-	}
-	c.Object.Constants = slices.Clone(u.Object.Constants)
-	for i := range c.Object.Constants {
-		c.Object.Constants[i].Line = 0
-	}
-	c.Object.ShareMaps = slices.Clone(u.Object.ShareMaps)
-	for i := range c.Object.ShareMaps {
-		c.Object.ShareMaps[i].Line = 0
-	}
-	data, err := json.Marshal(c)
-	if err != nil {
-		panic("config: marshal unit: " + err.Error()) // plain data; can't happen
-	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
 }

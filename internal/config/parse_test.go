@@ -428,3 +428,79 @@ func TestParseNoFiles(t *testing.T) {
 	}
 	_ = os.Getpagesize
 }
+
+// TestDigestCoversEveryField: a change to any field of the effective
+// configuration changes the digest, and positions don't.
+func TestDigestCoversEveryField(t *testing.T) {
+	u, err := Parse("x", []File{{"/etc/bpfunit/x.bpfunit", []byte(minimal + "Type=xdp\nInterface=eth0\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	check := func(p string, positional bool, base string) {
+		t.Helper()
+		seen[p] = true
+		switch d := digest(u); {
+		case positional && d != base:
+			t.Errorf("changing %s changed the digest", p)
+		case !positional && d == base:
+			t.Errorf("changing %s left the digest as it was", p)
+		}
+	}
+	var visit func(path string, v reflect.Value, base string)
+	leaf := func(p string, fv reflect.Value, positional bool, base string) {
+		old := reflect.New(fv.Type()).Elem()
+		old.Set(fv)
+		defer fv.Set(old)
+		switch fv.Kind() {
+		case reflect.String:
+			fv.SetString(fv.String() + "z")
+		case reflect.Bool:
+			fv.SetBool(!fv.Bool())
+		case reflect.Int, reflect.Int32, reflect.Int64:
+			fv.SetInt(fv.Int() + 7)
+		case reflect.Uint, reflect.Uint32, reflect.Uint64:
+			fv.SetUint(fv.Uint() + 7)
+		default:
+			t.Fatalf("%s: a %s field; teach digest and this test about it", p, fv.Kind())
+		}
+		check(p, positional, base)
+	}
+	visit = func(path string, v reflect.Value, base string) {
+		for i := range v.NumField() {
+			f, fv := v.Type().Field(i), v.Field(i)
+			p := path + f.Name
+			positional := f.Name == "File" || f.Name == "Line"
+			switch {
+			case path == "" && (f.Name == "Name" || f.Name == "Path" || f.Name == "DropIns" || f.Name == "Digest"):
+			case fv.Kind() == reflect.Struct:
+				visit(p+".", fv, base)
+			case fv.Kind() == reflect.Slice:
+				old := fv.Slice(0, fv.Len())
+				if fv.Len() == 0 {
+					fv.Set(reflect.Append(fv, reflect.New(fv.Type().Elem()).Elem()))
+					check(p, false, base)
+				}
+				elemBase := digest(u)
+				if e := fv.Index(0); e.Kind() == reflect.Struct {
+					visit(p+"[0].", e, elemBase)
+				} else {
+					leaf(p+"[0]", e, false, elemBase)
+				}
+				fv.Set(old)
+			default:
+				leaf(p, fv, positional, base)
+			}
+		}
+	}
+	base := u.Digest
+	visit("", reflect.ValueOf(u).Elem(), base)
+	if digest(u) != base {
+		t.Fatal("digest changed after restoring every field")
+	}
+	for _, p := range []string{"Attach[0].Interface", "Attach[0].Line", "Object.Path", "Object.Constants[0].Value", "Object.ShareMaps[0].Line", "Install.WantedBy[0]"} {
+		if !seen[p] {
+			t.Errorf("%s not visited", p)
+		}
+	}
+}

@@ -3,14 +3,12 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 )
 
 // Suffixes of unit files and of their drop-in directories and files.
@@ -155,9 +153,29 @@ func LoadFile(path string) (*Unit, error) {
 }
 
 func load(e Entry) (*Unit, error) {
+	var r Reader
+	return r.Load(e)
+}
+
+// Reader reads the files of units: regular files of at most MaxFileSize
+// bytes that only root could have written (see trust.go). A fifo, a device
+// or a huge file would block or never end; a file someone else could write
+// would let them choose what root runs in the kernel. The one reader of
+// config files, for the oneshot and the generator alike. It remembers the
+// directories it has checked, so reuse one for many units. The zero value
+// is ready; not safe for concurrent use.
+type Reader struct {
+	t trust
+}
+
+// Load parses the unit e, as Discover found it, with its drop-ins, without
+// looking it up again. Errors are *Error for a bad config, or name the file
+// that could not be read and why (wrapping ErrUntrusted for a file others
+// could write).
+func (r *Reader) Load(e Entry) (*Unit, error) {
 	files := make([]File, 0, 1+len(e.DropIns))
 	for _, p := range append([]string{e.Path}, e.DropIns...) {
-		data, err := readConfig(p)
+		data, err := r.ReadFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("read unit %s: %w", e.Name, err)
 		}
@@ -166,30 +184,11 @@ func load(e Entry) (*Unit, error) {
 	return Parse(e.Name, files)
 }
 
+// ReadFile reads one unit or drop-in file with the checks of Reader.
+func (r *Reader) ReadFile(path string) ([]byte, error) { return r.t.readFile(path) }
+
 // MaxFileSize bounds a unit or drop-in file; real ones are a few hundred bytes.
 const MaxFileSize = 1 << 20
-
-// readConfig reads a regular file only: a fifo or a device (other than the
-// /dev/null of a mask, handled before) would block or never end.
-func readConfig(path string) ([]byte, error) {
-	// O_NONBLOCK: opening a fifo for reading would wait for a writer.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	case fi.Size() > MaxFileSize:
-		return nil, fmt.Errorf("%s: %d bytes, more than %d", path, fi.Size(), MaxFileSize)
-	}
-	return io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-}
 
 // lookup finds the NAME.bpfunit that wins on dirs.
 func lookup(dirs []string, name string) (Entry, error) {

@@ -125,7 +125,7 @@ func TestLoadErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Load([]string{dir}, "fifo")
-	if want := "read unit fifo: " + filepath.Join(dir, "fifo.bpfunit") + ": not a regular file"; err == nil || err.Error() != want {
+	if want := "read unit fifo: " + filepath.Join(dir, "fifo.bpfunit") + ": not a regular file (fifo)"; err == nil || err.Error() != want {
 		t.Errorf("fifo: %v, want %s", err, want)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "big.bpfunit"), make([]byte, MaxFileSize+1), 0o644); err != nil {

@@ -110,6 +110,7 @@ type gen struct {
 	opts    Options
 	out     string
 	pinRoot string
+	reader  config.Reader
 
 	mu   sync.Mutex
 	errs []error
@@ -171,10 +172,12 @@ func (g *gen) entry(e config.Entry) {
 		g.symlink(filepath.Join(g.out, inst), os.DevNull)
 		return
 	}
-	u, err := load(e)
+	// config.Reader: the checks of the oneshot, so a fifo can't hang the
+	// boot and a file others could write makes a failing unit.
+	u, err := g.reader.Load(e)
 	if err != nil {
 		g.logf("%s: %v", inst, err)
-		g.wire(inst, salvageInstall(e))
+		g.wire(inst, salvageInstall(&g.reader, e))
 		g.write(filepath.Join(g.out, inst+".d", DropInName), failing(e, err))
 		return
 	}
@@ -183,20 +186,6 @@ func (g *gen) entry(e config.Entry) {
 	}
 	g.wire(inst, u.Install)
 	g.write(filepath.Join(g.out, inst+".d", DropInName), g.dropIn(u))
-}
-
-// load is config.Load for an entry config.Discover already found, without
-// looking it up again (a third of the run time with 1000 configs).
-func load(e config.Entry) (*config.Unit, error) {
-	files := make([]config.File, 0, 1+len(e.DropIns))
-	for _, p := range append([]string{e.Path}, e.DropIns...) {
-		data, err := readFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("read unit %s: %w", e.Name, err)
-		}
-		files = append(files, config.File{Path: p, Data: data})
-	}
-	return config.Parse(e.Name, files)
 }
 
 // wire writes the .wants/ and .requires/ symlinks of [Install].
@@ -310,16 +299,21 @@ func failing(e config.Entry, err error) []*unit.UnitOption {
 
 // salvageInstall reads [Install] of a config that does not parse, leniently,
 // so that a broken unit is still wired where it was meant to be and fails
-// visibly there instead of silently not starting.
-func salvageInstall(e config.Entry) config.Install {
+// visibly there instead of silently not starting. A unit file that can't
+// be read at all (a fifo, a file others could write) is wired into
+// Target: its [Install] is unknown or not to be trusted, and a failure at
+// boot is what shows it.
+func salvageInstall(r *config.Reader, e config.Entry) config.Install {
 	var in config.Install
-	for _, p := range append([]string{e.Path}, e.DropIns...) {
-		f, err := os.Open(p)
+	for i, p := range append([]string{e.Path}, e.DropIns...) {
+		data, err := r.ReadFile(p)
 		if err != nil {
+			if i == 0 {
+				return config.Install{WantedBy: []string{Target}}
+			}
 			continue
 		}
-		opts, err := unit.DeserializeOptions(io.LimitReader(f, 1<<20))
-		f.Close()
+		opts, err := unit.DeserializeOptions(bytes.NewReader(data))
 		if err != nil {
 			continue
 		}
@@ -393,34 +387,9 @@ func (g *gen) write(path string, opts []*unit.UnitOption) {
 	}
 }
 
-// readFile and writeFile are os.ReadFile and os.WriteFile without the
-// poller registration os.File does (an epoll_ctl and fcntls per file, which
-// is most of the syscalls for 1000 small files).
-func readFile(path string) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	defer unix.Close(fd)
-	buf := make([]byte, 0, 4096)
-	for {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, cap(buf))
-		}
-		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "read", Path: path, Err: err}
-		}
-		if n == 0 {
-			return buf, nil
-		}
-		buf = buf[:len(buf)+n]
-	}
-}
-
+// writeFile is os.WriteFile without the poller registration os.File does
+// (an epoll_ctl and fcntls per file, which is most of the syscalls for 1000
+// small files).
 func writeFile(path string, data []byte) error {
 	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
 	if err != nil {

@@ -44,13 +44,14 @@ var features = map[config.AttachType]feature{
 // vmlinuxBTF is the kernel's own BTF.
 const vmlinuxBTF = "/sys/kernel/btf/vmlinux"
 
-// kernelHas reports which of names occur in the string section of the
+// scanKernelBTF reports which of names occur in the string section of the
 // kernel's BTF, and false for known when the kernel has no BTF. An enum
 // value's name is there exactly when the kernel has the value. Parsing all
 // of vmlinux's BTF would cost ~12 ms of every start, reading the whole
 // string section ~2 ms; the scan stops as soon as every name was seen, so
-// on a kernel that has the features it reads a fraction of it.
-func kernelHas(names []string) (found map[string]bool, known bool) {
+// on a kernel that has the features it reads a fraction of it. kernelHas
+// (featurecache.go) caches the answers per boot.
+func scanKernelBTF(names []string) (found map[string]bool, known bool) {
 	f, err := os.Open(vmlinuxBTF)
 	if err != nil {
 		return nil, false

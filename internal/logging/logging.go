@@ -2,9 +2,11 @@
 // structured records to the journal when stderr is connected to it (as
 // under systemd), and plain text to stderr otherwise.
 //
-// In the journal every slog attribute becomes a field (UNIT_NAME=,
-// PROG_ID=, LINK_ID=, TARGET=...), so `journalctl BPFUNIT_UNIT=demo` finds
-// one unit's history.
+// In the journal every slog attribute becomes a field named BPFUNIT_ and
+// the key in upper case, other characters made '_' (unit → BPFUNIT_UNIT=,
+// prog_id → BPFUNIT_PROG_ID=, link → BPFUNIT_LINK=, target →
+// BPFUNIT_TARGET=, verifier_log → BPFUNIT_VERIFIER_LOG=), so `journalctl
+// BPFUNIT_UNIT=demo` finds one unit's history.
 package logging
 
 import (

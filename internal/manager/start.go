@@ -39,12 +39,10 @@ func (m *Manager) Start(ctx context.Context, name string) (st *state.Unit, adopt
 }
 
 func readObject(path string) (*loader.Spec, error) {
-	if err := config.CheckObject(path); err != nil {
-		return nil, err
-	}
-	f, err := os.Open(path)
+	// Checked on the descriptor read below, so it can't be swapped in between.
+	f, err := config.OpenObject(path)
 	if err != nil {
-		return nil, fmt.Errorf("object %s: %w", path, err)
+		return nil, err
 	}
 	defer f.Close()
 	spec, err := loader.ReadSpec(f)

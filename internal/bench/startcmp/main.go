@@ -75,6 +75,17 @@ func run(oneshot string, n int) error {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return err
 	}
+	// The state and lock files live in /run/bpfunit, a tmpfs on every
+	// systemd machine; this one's /tmp and /run are ext4, where creating
+	// the state file cost ~1 ms more.
+	run := filepath.Join(dir, "run")
+	if err := os.Mkdir(run, 0o755); err != nil {
+		return err
+	}
+	if err := syscall.Mount("tmpfs", run, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "mode=0755"); err != nil {
+		return fmt.Errorf("mount tmpfs on %s: %w", run, err)
+	}
+	defer syscall.Unmount(run, syscall.MNT_DETACH)
 	conf := filepath.Join(dir, "conf")
 	os.Mkdir(conf, 0o755)
 	os.WriteFile(filepath.Join(conf, "bench.bpfunit"), []byte(fmt.Sprintf(
@@ -114,7 +125,7 @@ func run(oneshot string, n int) error {
 			detach: [][]string{in("bpftool", "net", "detach", "xdpdrv", "dev", iface), {"rm", "-rf", pin}},
 		},
 	}
-	env := append(os.Environ(), "BPFUNIT_PIN_ROOT="+bpffs+"/bpfunit", "BPFUNIT_RUN_DIR="+filepath.Join(dir, "run"), "BPFUNIT_CONFIG_PATH="+conf)
+	env := append(os.Environ(), "BPFUNIT_PIN_ROOT="+bpffs+"/bpfunit", "BPFUNIT_RUN_DIR="+run, "BPFUNIT_CONFIG_PATH="+conf)
 
 	results := make([][]sample, len(tools))
 	// Interleave the tools so that machine noise hits all of them alike.
