@@ -9,6 +9,7 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfunit/bpfunit/internal/attach"
 	"github.com/bpfunit/bpfunit/internal/config"
 )
 
@@ -84,8 +85,8 @@ func unsupportedType(p *ebpf.ProgramSpec, err error) config.AttachType {
 	}
 	switch p.Type {
 	case ebpf.Tracing, ebpf.LSM, ebpf.Extension:
-		if t, err := typeFromSpec(p); err == nil {
-			return t
+		if t := attach.FromSpec(p); t != nil {
+			return t.Name
 		}
 		return config.AttachType(p.Type.String())
 	}

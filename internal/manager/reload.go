@@ -153,7 +153,7 @@ func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec
 		if existed && a.Updatable() {
 			ls, err = m.updateInPlace(a, pin, loaded, undo)
 		} else {
-			ls, err = m.attachAndPin(a, loaded, ud.Staging(), undo)
+			ls, err = m.attachAndPin(ctx, a, loaded, ud.Staging(), undo)
 			staged := filepath.Join(ud.Staging(), a.PinName)
 			if existed {
 				ls.LastSwap = SwapMakeBeforeBreak

@@ -128,7 +128,7 @@ func (m *Manager) start(ctx context.Context, s lock.Scope, u *config.Unit) (_ *s
 		Started: time.Now().UTC(),
 	}
 	for _, a := range plan {
-		ls, err := m.attachAndPin(a, loaded, ud.Staging(), undo)
+		ls, err := m.attachAndPin(ctx, a, loaded, ud.Staging(), undo)
 		if err != nil {
 			return nil, false, fmt.Errorf("unit %s: %w", u.Name, err)
 		}
@@ -203,8 +203,8 @@ func (m *Manager) loadUnit(ctx context.Context, u *config.Unit, spec *loader.Spe
 }
 
 // attachAndPin attaches one planned attachment and pins its link into dir.
-func (m *Manager) attachAndPin(a *loader.Attachment, loaded *loader.Loaded, dir string, undo *undo) (state.Link, error) {
-	l, err := a.Attach(loaded.Programs)
+func (m *Manager) attachAndPin(ctx context.Context, a *loader.Attachment, loaded *loader.Loaded, dir string, undo *undo) (state.Link, error) {
+	l, err := a.Attach(ctx, loaded.Programs)
 	if err != nil {
 		return state.Link{}, err
 	}

@@ -1,53 +1,65 @@
-package loader
+package attach
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-
-	"github.com/bpfunit/bpfunit/internal/config"
 )
 
+// TCX is Type=tcx.
+var TCX = &Type{
+	Name:      "tcx",
+	Rank:      20,
+	Keys:      []string{"Interface", "Namespace", "Direction", "Order"},
+	Required:  []string{"Interface"},
+	Values:    map[string][]string{"Direction": {"ingress", "egress"}},
+	Programs:  []ebpf.ProgramType{ebpf.SchedCLS, ebpf.SchedACT},
+	Program:   "a tc/tcx program",
+	Needs:     []Feature{{BTF: "BPF_LINK_TYPE_TCX", What: "the tcx bpf_link", Since: "6.6"}},
+	Updatable: true,
+	Link:      "BPF_LINK_TYPE_TCX",
+	PinTarget: "IFACE:DIRECTION, NETNS/IFACE:DIRECTION",
+	Deps: func(s *Section, env DepEnv) Deps {
+		return deviceDeps(s.Interface, s.Namespace, env)
+	},
+	New: func(s *Section, _ *ebpf.ProgramSpec) (Attacher, error) {
+		t := &tcxAttacher{iface: s.Interface, netns: s.Namespace, order: s.Order,
+			attachType: ebpf.AttachTCXIngress, direction: "ingress"}
+		if s.Direction == "egress" {
+			t.attachType, t.direction = ebpf.AttachTCXEgress, "egress"
+		}
+		// Order=before:PROG names a program only loaded later; the rest
+		// of Order= can be checked now.
+		if _, err := t.anchor(nil); err != nil && !strings.Contains(err.Error(), "not loaded") {
+			return nil, err
+		}
+		return t, nil
+	},
+}
+
+func init() { register(TCX) }
+
 type tcxAttacher struct {
+	sealed
 	iface, netns string
 	attachType   ebpf.AttachType
 	direction    string
 	order        string
 }
 
-var _ attacher = (*tcxAttacher)(nil)
+var _ Attacher = (*tcxAttacher)(nil)
 
-func newTCX(a config.Attach) (*tcxAttacher, error) {
-	if a.Interface == "" {
-		return nil, fmt.Errorf("Type=tcx needs Interface=")
-	}
-	t := &tcxAttacher{iface: a.Interface, netns: a.Namespace, order: a.Order}
-	switch a.Direction {
-	case "", "ingress":
-		t.attachType, t.direction = ebpf.AttachTCXIngress, "ingress"
-	case "egress":
-		t.attachType, t.direction = ebpf.AttachTCXEgress, "egress"
-	default:
-		return nil, fmt.Errorf("Direction=%s: accepted values: ingress, egress", a.Direction)
-	}
-	if _, err := t.anchor(nil); err != nil && !strings.Contains(err.Error(), "not loaded") {
-		return nil, err
-	}
-	return t, nil
-}
+func (t *tcxAttacher) Target() string { return netnsTarget(t.netns, t.iface) + ":" + t.direction }
 
-func (t *tcxAttacher) target() string { return netnsTarget(t.netns, t.iface) + ":" + t.direction }
-
-func (t *tcxAttacher) prepare(p *ebpf.ProgramSpec) error {
+func (t *tcxAttacher) Prepare(p *ebpf.ProgramSpec) error {
 	// A SEC("tc") program has no expected attach type; the link's is ours.
 	p.AttachType = t.attachType
 	return nil
 }
-
-func (t *tcxAttacher) updatable() bool { return true }
 
 // anchor turns Order= into where the link goes among the interface's other
 // tcx programs.
@@ -80,7 +92,7 @@ func (t *tcxAttacher) anchor(progs map[string]*ebpf.Program) (link.Anchor, error
 	return nil, fmt.Errorf("Order=%s: accepted values: first, last, before:PROG, after:PROG", t.order)
 }
 
-func (t *tcxAttacher) attach(prog *ebpf.Program, progs map[string]*ebpf.Program) (l link.Link, err error) {
+func (t *tcxAttacher) Attach(ctx context.Context, prog *ebpf.Program, progs map[string]*ebpf.Program) (l link.Link, err error) {
 	anchor, err := t.anchor(progs)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package loader
+package attach
 
 import (
 	"bufio"
@@ -12,39 +12,77 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
-
-	"github.com/bpfunit/bpfunit/internal/config"
 )
 
+// cgroupTypes are the program types that attach to a cgroup.
+var cgroupTypes = []ebpf.ProgramType{ebpf.CGroupSKB, ebpf.CGroupSock, ebpf.CGroupSockAddr, ebpf.CGroupSockopt, ebpf.CGroupSysctl, ebpf.CGroupDevice, ebpf.SockOps}
+
+// Cgroup is Type=cgroup.
+var Cgroup = &Type{
+	Name:     "cgroup",
+	Rank:     30,
+	Keys:     []string{"Cgroup"},
+	Required: []string{"Cgroup"},
+	Programs: cgroupTypes,
+	Program:  "a cgroup program (cgroup_skb, cgroup/sock, sockops, ...)",
+	Needs:    []Feature{{BTF: "BPF_LINK_TYPE_CGROUP", What: "the cgroup bpf_link", Since: "5.7"}},
+	// BPF_LINK_UPDATE works on cgroup links.
+	Updatable: true,
+	Link:      "BPF_LINK_TYPE_CGROUP",
+	PinTarget: "CGROUP (as configured)",
+	Deps: func(s *Section, _ DepEnv) Deps {
+		owner, ok := cgroupOwner(s.Cgroup)
+		if !ok {
+			return Deps{}
+		}
+		d := Deps{Wants: []string{owner}, After: []string{owner}}
+		if !strings.HasSuffix(owner, ".slice") {
+			// A restart of the owner makes a new cgroup: follow it.
+			d.PartOf = []string{owner}
+		}
+		return d
+	},
+	New: func(s *Section, p *ebpf.ProgramSpec) (Attacher, error) {
+		// AttachNone and AttachCGroupInetIngress are both 0: only the section
+		// name tells a cgroup_skb/ingress program from one that names no hook.
+		if p.AttachType == ebpf.AttachNone && p.SectionName != "cgroup_skb/ingress" {
+			return nil, fmt.Errorf("section %q does not say where in the cgroup to attach (use e.g. SEC(\"cgroup_skb/egress\"))", p.SectionName)
+		}
+		return &cgroupAttacher{cgroup: s.Cgroup, attachType: p.AttachType}, nil
+	},
+}
+
+func init() { register(Cgroup) }
+
+// cgroupOwner returns the unit whose cgroup Cgroup= names, if it names a
+// unit rather than a cgroup path.
+func cgroupOwner(cg string) (string, bool) {
+	if cg == "" || strings.Contains(cg, "/") {
+		return "", false
+	}
+	for _, suffix := range []string{".service", ".slice", ".scope"} {
+		if strings.HasSuffix(cg, suffix) && len(cg) > len(suffix) {
+			return cg, true
+		}
+	}
+	return "", false
+}
+
 type cgroupAttacher struct {
+	sealed
+	noPrepare
 	cgroup     string // as configured
 	attachType ebpf.AttachType
 }
 
-var _ attacher = (*cgroupAttacher)(nil)
+var _ Attacher = (*cgroupAttacher)(nil)
 
-func newCgroup(a config.Attach, p *ebpf.ProgramSpec) (*cgroupAttacher, error) {
-	if a.Cgroup == "" {
-		return nil, fmt.Errorf("Type=cgroup needs Cgroup= (a unit name such as nginx.service, or a cgroup path)")
-	}
-	// AttachNone and AttachCGroupInetIngress are both 0: only the section
-	// name tells a cgroup_skb/ingress program from one that names no hook.
-	if p.AttachType == ebpf.AttachNone && p.SectionName != "cgroup_skb/ingress" {
-		return nil, fmt.Errorf("section %q does not say where in the cgroup to attach (use e.g. SEC(\"cgroup_skb/egress\"))", p.SectionName)
-	}
-	return &cgroupAttacher{cgroup: a.Cgroup, attachType: p.AttachType}, nil
-}
+func (c *cgroupAttacher) Target() string { return c.cgroup }
 
-func (c *cgroupAttacher) target() string { return c.cgroup }
-
-func (c *cgroupAttacher) prepare(p *ebpf.ProgramSpec) error { return nil }
-
-func (c *cgroupAttacher) updatable() bool { return true }
-
-// attach uses BPF_LINK_CREATE directly: link.AttachCgroup falls back to
+// Attach uses BPF_LINK_CREATE directly: link.AttachCgroup falls back to
 // PROG_ATTACH, a global attachment nobody owns.
-func (c *cgroupAttacher) attach(prog *ebpf.Program, _ map[string]*ebpf.Program) (link.Link, error) {
-	path, err := CgroupPath(c.cgroup)
+func (c *cgroupAttacher) Attach(ctx context.Context, prog *ebpf.Program, _ map[string]*ebpf.Program) (link.Link, error) {
+	path, err := CgroupPath(ctx, c.cgroup)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +101,7 @@ func (c *cgroupAttacher) attach(prog *ebpf.Program, _ map[string]*ebpf.Program) 
 // CgroupPath resolves Cgroup= to a directory in the cgroup2 hierarchy: a
 // path is taken relative to the cgroup2 mount (or as is, if already below
 // it); a unit name is looked up in systemd's ControlGroup property.
-func CgroupPath(cgroup string) (string, error) {
+func CgroupPath(ctx context.Context, cgroup string) (string, error) {
 	root, err := Cgroup2Mount()
 	if err != nil {
 		return "", err
@@ -75,7 +113,7 @@ func CgroupPath(cgroup string) (string, error) {
 		}
 		rel = cgroup
 	} else {
-		rel, err = unitCgroup(cgroup)
+		rel, err = unitCgroup(ctx, cgroup)
 		if err != nil {
 			return "", err
 		}
@@ -87,8 +125,12 @@ func CgroupPath(cgroup string) (string, error) {
 	return path, nil
 }
 
-func unitCgroup(unit string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// unitCgroupTimeout bounds the question to systemd when ctx has no
+// deadline of its own.
+const unitCgroupTimeout = 10 * time.Second
+
+func unitCgroup(ctx context.Context, unit string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, unitCgroupTimeout)
 	defer cancel()
 	conn, err := sddbus.NewSystemConnectionContext(ctx)
 	if err != nil {

@@ -1,11 +1,13 @@
-package loader
+package attach
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 
+	"github.com/coreos/go-systemd/v22/unit"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,4 +47,37 @@ func inNetns(name string, fn func() error) error {
 	}
 	runtime.UnlockOSThread()
 	return fnErr
+}
+
+// netnsTarget is the target of an interface attachment: "eth0", or
+// "NETNS/eth0" inside a named network namespace.
+func netnsTarget(netns, iface string) string {
+	if netns == "" {
+		return iface
+	}
+	return netns + "/" + iface
+}
+
+// ifindex must run inside the interface's namespace.
+func ifindex(name, netns string) (int, error) {
+	ifc, err := net.InterfaceByName(name)
+	if err != nil {
+		where := "this network namespace"
+		if netns != "" {
+			where = "network namespace " + netns
+		}
+		return 0, fmt.Errorf("interface %s not found in %s", name, where)
+	}
+	return ifc.Index, nil
+}
+
+// deviceDeps binds an interface attachment to the interface's .device
+// unit, where udev makes one: devices of other network namespaces have
+// none.
+func deviceDeps(iface, netns string, env DepEnv) Deps {
+	if !env.Udev || iface == "" || netns != "" {
+		return Deps{}
+	}
+	dev := unit.UnitNamePathEscape("/sys/subsystem/net/devices/"+iface) + ".device"
+	return Deps{BindsTo: []string{dev}, After: []string{dev}}
 }
