@@ -127,3 +127,39 @@ func NeedNetfilterLink(tb testing.TB) {
 		tb.Fatalf("probe for netfilter programs: %v", err)
 	}
 }
+
+// Where the kernel offers probes to perf_event_open(2): a PMU per probe
+// kind, and tracefs's probe_events files on kernels that predate the PMUs.
+const pmuDir = "/sys/bus/event_source/devices"
+
+// KprobesMissing returns why the kernel cannot attach kprobes, "" when it
+// can: it needs the kprobe PMU or tracefs's kprobe_events, which exist
+// exactly when the kernel was built with CONFIG_KPROBE_EVENTS (and so
+// CONFIG_KPROBES). It looks at sysfs and tracefs, not at the kernel's BTF
+// the loader reads, so it can catch the loader's probe being wrong.
+func KprobesMissing(tb testing.TB) string {
+	tb.Helper()
+	return probesMissing(tb, "kprobe")
+}
+
+// NeedUprobes skips tb unless the kernel can attach uprobes (the uprobe
+// PMU or tracefs's uprobe_events, CONFIG_UPROBE_EVENTS).
+func NeedUprobes(tb testing.TB) {
+	tb.Helper()
+	if why := probesMissing(tb, "uprobe"); why != "" {
+		tb.Skip(why)
+	}
+}
+
+func probesMissing(tb testing.TB, kind string) string {
+	tb.Helper()
+	SkipUnlessRoot(tb)
+	if _, err := os.Stat(pmuDir + "/" + kind + "/type"); err == nil {
+		return ""
+	}
+	NeedTracefs(tb)
+	if _, err := os.Stat(TracefsDir + "/" + kind + "_events"); err == nil {
+		return ""
+	}
+	return "kernel has no " + kind + "s: neither " + pmuDir + "/" + kind + " nor " + TracefsDir + "/" + kind + "_events exists (CONFIG_" + strings.ToUpper(kind) + "_EVENTS off)"
+}
