@@ -88,10 +88,18 @@ func NeedBPFLSM(tb testing.TB) {
 	tb.Skipf("the BPF LSM is not active (active LSMs: %s); boot with lsm=...,bpf", strings.TrimSpace(string(data)))
 }
 
-// NeedTCX skips tb unless the kernel has tcx links (Linux ≥ 6.6). The probe
-// attaches a trivial program to an interface index that does not exist:
-// a kernel with tcx answers ENODEV, one without it "not supported".
+// NeedTCX skips tb unless the kernel has tcx links (Linux ≥ 6.6).
 func NeedTCX(tb testing.TB) {
+	tb.Helper()
+	if why := TCXMissing(tb); why != "" {
+		tb.Skip(why)
+	}
+}
+
+// TCXMissing returns why the kernel has no tcx links, "" when it has. The
+// probe attaches a trivial program to an interface index that does not
+// exist: a kernel with tcx answers ENODEV, one without it "not supported".
+func TCXMissing(tb testing.TB) string {
 	tb.Helper()
 	SkipUnlessRoot(tb)
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
@@ -108,24 +116,35 @@ func NeedTCX(tb testing.TB) {
 		tb.Fatal("probe for tcx: attached to an interface that does not exist")
 	}
 	if errors.Is(err, ebpf.ErrNotSupported) {
-		tb.Skipf("kernel lacks tcx links (Linux ≥ 6.6): %v", err)
+		return "kernel lacks tcx links (Linux ≥ 6.6): " + err.Error()
 	}
 	if !errors.Is(err, unix.ENODEV) {
 		tb.Fatalf("probe for tcx: %v", err)
 	}
+	return ""
 }
 
 // NeedNetfilterLink skips tb unless the kernel has BPF netfilter programs
 // and links (Linux ≥ 6.4).
 func NeedNetfilterLink(tb testing.TB) {
 	tb.Helper()
+	if why := NetfilterLinkMissing(tb); why != "" {
+		tb.Skip(why)
+	}
+}
+
+// NetfilterLinkMissing returns why the kernel has no BPF netfilter
+// programs (Linux ≥ 6.4), "" when it has; cilium/ebpf's probe loads one.
+func NetfilterLinkMissing(tb testing.TB) string {
+	tb.Helper()
 	SkipUnlessRoot(tb)
 	if err := features.HaveProgramType(ebpf.Netfilter); err != nil {
 		if errors.Is(err, ebpf.ErrNotSupported) {
-			tb.Skipf("kernel lacks BPF netfilter programs (Linux ≥ 6.4): %v", err)
+			return "kernel lacks BPF netfilter programs (Linux ≥ 6.4): " + err.Error()
 		}
 		tb.Fatalf("probe for netfilter programs: %v", err)
 	}
+	return ""
 }
 
 // Where the kernel offers probes to perf_event_open(2): a PMU per probe
