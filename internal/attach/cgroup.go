@@ -29,7 +29,7 @@ var Cgroup = &Type{
 	// BPF_LINK_UPDATE works on cgroup links.
 	Updatable: true,
 	Link:      "BPF_LINK_TYPE_CGROUP",
-	PinTarget: "CGROUP (as configured)",
+	PinTarget: "CGROUP",
 	Deps: func(s *Section, _ DepEnv) Deps {
 		owner, ok := cgroupOwner(s.Cgroup)
 		if !ok {
