@@ -1,28 +1,5 @@
 package attach
 
-import (
-	"context"
-	"strconv"
-
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
-	"golang.org/x/sys/unix"
-)
-
-var (
-	nfFamilies = []struct {
-		name string
-		fam  link.NetfilterProtocolFamily
-	}{{"ipv4", unix.NFPROTO_IPV4}, {"ipv6", unix.NFPROTO_IPV6}}
-	nfHooks = []struct {
-		name string
-		hook link.NetfilterInetHook
-	}{
-		{"prerouting", unix.NF_INET_PRE_ROUTING}, {"input", unix.NF_INET_LOCAL_IN}, {"forward", unix.NF_INET_FORWARD},
-		{"output", unix.NF_INET_LOCAL_OUT}, {"postrouting", unix.NF_INET_POST_ROUTING},
-	}
-)
-
 // Netfilter is Type=netfilter.
 var Netfilter = &Type{
 	Name:     "netfilter",
@@ -33,53 +10,12 @@ var Netfilter = &Type{
 		"Family": {"ipv4", "ipv6"},
 		"Hook":   {"prerouting", "input", "forward", "output", "postrouting"},
 	},
-	Programs: []ebpf.ProgramType{ebpf.Netfilter},
-	Program:  "a netfilter program",
-	Needs:    []Feature{{BTF: "BPF_LINK_TYPE_NETFILTER", What: "the netfilter bpf_link", Since: "6.4"}},
+	Program: "a netfilter program",
+	Needs:   []Feature{{BTF: "BPF_LINK_TYPE_NETFILTER", What: "the netfilter bpf_link", Since: "6.4"}},
 	// The kernel's netfilter link has no update operation.
 	Updatable: false,
 	Link:      "BPF_LINK_TYPE_NETFILTER",
 	PinTarget: "FAMILY:HOOK:PRIORITY, NETNS/FAMILY:HOOK:PRIORITY",
-	New: func(s *Section, _ *ebpf.ProgramSpec) (Attacher, error) {
-		n := &netfilterAttacher{family: s.Family, hook: s.Hook, netns: s.Namespace,
-			opts: link.NetfilterOptions{Priority: s.Priority}}
-		for _, f := range nfFamilies {
-			if f.name == s.Family {
-				n.opts.ProtocolFamily = f.fam
-			}
-		}
-		for _, h := range nfHooks {
-			if h.name == s.Hook {
-				n.opts.Hook = h.hook
-			}
-		}
-		return n, nil
-	},
 }
 
 func init() { register(Netfilter) }
-
-type netfilterAttacher struct {
-	sealed
-	noPrepare
-	family, hook string
-	netns        string
-	opts         link.NetfilterOptions
-}
-
-var _ Attacher = (*netfilterAttacher)(nil)
-
-func (n *netfilterAttacher) Target() string {
-	return netnsTarget(n.netns, n.family+":"+n.hook+":"+strconv.Itoa(int(n.opts.Priority)))
-}
-
-// Netfilter hooks are per network namespace, like interfaces.
-func (n *netfilterAttacher) Attach(ctx context.Context, prog *ebpf.Program, _ map[string]*ebpf.Program) (l link.Link, err error) {
-	opts := n.opts
-	opts.Program = prog
-	err = inNetns(n.netns, func() error {
-		l, err = link.AttachNetfilter(opts)
-		return err
-	})
-	return l, err
-}

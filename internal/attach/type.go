@@ -1,12 +1,6 @@
 package attach
 
-import (
-	"context"
-	"slices"
-
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
-)
+import "slices"
 
 // TypeName is a Type= value of an [Attach] section.
 type TypeName string
@@ -27,14 +21,10 @@ type Type struct {
 	// Values are the accepted values of the type's enumerated keys, in the
 	// order messages list them (empty always means the default). Optional.
 	Values map[string][]string
-	// Programs are the program types the type can attach.
-	Programs []ebpf.ProgramType
-	// Program names those program types in messages: "a tc/tcx program".
+	// Program names the program types the type attaches, in messages: "a
+	// tc/tcx program". Which program types those are, and how an ELF
+	// section selects the type, is the loader's half (loader/TYPE.go).
 	Program string
-	// FromSection reports whether a program spec of one of Programs, as
-	// the ELF section made it, is of this type when Type= is left out.
-	// Optional: nil means any program of Programs is.
-	FromSection func(p *ebpf.ProgramSpec) bool
 	// Needs are the kernel features the type needs, all of them.
 	Needs []Feature
 	// Updatable says BPF_LINK_UPDATE swaps the link's program in place;
@@ -53,9 +43,6 @@ type Type struct {
 	// Deps are the systemd dependencies of a unit with a section of this
 	// type. Optional.
 	Deps func(s *Section, env DepEnv) Deps
-	// New resolves a section against its program spec: the target, the
-	// load-time adjustments, the attach call.
-	New func(s *Section, p *ebpf.ProgramSpec) (Attacher, error)
 }
 
 // Takes reports whether t accepts key (besides Program= and Type=).
@@ -94,30 +81,6 @@ type Deps struct {
 	Wants, BindsTo, PartOf, After []string
 }
 
-// Attacher attaches one program for one resolved [Attach] section.
-type Attacher interface {
-	// Target names the hook, e.g. "eth0" or "syscalls:sys_enter_getpid";
-	// it becomes part of the link's pin name.
-	Target() string
-	// Prepare adjusts the program spec before load (attach type, target).
-	Prepare(p *ebpf.ProgramSpec) error
-	// Attach creates the bpf_link. progs are the unit's loaded programs,
-	// for types that refer to one another (tcx Order=before:PROG).
-	Attach(ctx context.Context, prog *ebpf.Program, progs map[string]*ebpf.Program) (link.Link, error)
-
-	isAttacher()
-}
-
-// sealed makes a type an Attacher of this package.
-type sealed struct{}
-
-func (sealed) isAttacher() {}
-
-// noPrepare is the Prepare of types that load as the ELF section says.
-type noPrepare struct{}
-
-func (noPrepare) Prepare(*ebpf.ProgramSpec) error { return nil }
-
 // Tracefs is where tracing types need tracefs mounted.
 const Tracefs = "/sys/kernel/tracing"
 
@@ -151,17 +114,6 @@ func Names() []string {
 		s[i] = string(t.Name)
 	}
 	return s
-}
-
-// FromSpec returns the type the ELF section gives p, or nil when no type
-// takes it without Type=.
-func FromSpec(p *ebpf.ProgramSpec) *Type {
-	for _, t := range registry {
-		if slices.Contains(t.Programs, p.Type) && (t.FromSection == nil || t.FromSection(p)) {
-			return t
-		}
-	}
-	return nil
 }
 
 // Keys returns every key some type takes, in the order messages list

@@ -23,8 +23,8 @@ type Attachment struct {
 	// PinName is the link's pin name: "<program>@<escaped target>".
 	PinName string
 	Config  config.Attach
-	kind    *attach.Type
-	impl    attach.Attacher
+	kind    *kind
+	impl    attacher
 }
 
 // Updatable reports whether the link can swap programs atomically.
@@ -41,7 +41,7 @@ func (a *Attachment) Attach(ctx context.Context, progs map[string]*ebpf.Program)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("attach %s: %w", a, err)
 	}
-	l, err := a.impl.Attach(ctx, prog, progs)
+	l, err := a.impl.attach(ctx, prog, progs)
 	if err != nil {
 		return nil, fmt.Errorf("%s:%d: [Attach] Program=%s: attach %s %s to %s: %w",
 			a.Config.File, a.Config.Line, a.Program, a.Type, a.Program, a.Target, unsupported(err))
@@ -84,11 +84,11 @@ func Plan(u *config.Unit, spec *Spec) ([]*Attachment, error) {
 		if err != nil {
 			return nil, configError{fmt.Errorf("%s:%d: [Attach] Program=%s: %w", a.File, a.Line, a.Program, err)}
 		}
-		impl, err := kind.New(&a, ps)
+		impl, err := kind.new(&a, ps)
 		if err != nil {
 			return nil, configError{fmt.Errorf("%s:%d: [Attach] Program=%s: %w", a.File, a.Line, a.Program, err)}
 		}
-		att := &Attachment{Program: a.Program, Type: kind.Name, Target: impl.Target(), Config: a, kind: kind, impl: impl}
+		att := &Attachment{Program: a.Program, Type: kind.Name, Target: impl.target(), Config: a, kind: kind, impl: impl}
 		att.PinName = pins.LinkName(a.Program, att.Target)
 		if prev, dup := seen[att.PinName]; dup {
 			return nil, configError{fmt.Errorf("%s:%d: [Attach] Program=%s: attached to %s twice (also at %s)", a.File, a.Line, a.Program, att.Target, prev)}
@@ -111,7 +111,7 @@ func Prepare(plan []*Attachment) func(*ebpf.ProgramSpec) error {
 			if a.Program != p.Name {
 				continue
 			}
-			if err := a.impl.Prepare(p); err != nil {
+			if err := a.impl.prepare(p); err != nil {
 				return fmt.Errorf("%s:%d: [Attach] Program=%s: %w", a.Config.File, a.Config.Line, a.Program, err)
 			}
 			if first != nil && (p.AttachType != attachType || p.AttachTo != attachTo) {
@@ -126,8 +126,8 @@ func Prepare(plan []*Attachment) func(*ebpf.ProgramSpec) error {
 
 // resolveType picks the attach type: Type= when given (checked against the
 // program type and the ELF section), else from the ELF section.
-func resolveType(a config.Attach, p *ebpf.ProgramSpec) (*attach.Type, error) {
-	fromELF := attach.FromSpec(p)
+func resolveType(a config.Attach, p *ebpf.ProgramSpec) (*kind, error) {
+	fromELF := kindFromSpec(p)
 	if a.Type == "" {
 		if fromELF == nil {
 			return nil, fmt.Errorf("%s (section %q) is %s, which has no attach type bpfunit can link-attach; set Type= to one of %s",
@@ -135,11 +135,11 @@ func resolveType(a config.Attach, p *ebpf.ProgramSpec) (*attach.Type, error) {
 		}
 		return fromELF, nil
 	}
-	want := attach.Lookup(a.Type)
+	want := kindOf(a.Type)
 	if want == nil {
 		return nil, fmt.Errorf("Type=%s is not supported", a.Type)
 	}
-	if !slices.Contains(want.Programs, p.Type) {
+	if !slices.Contains(want.programs, p.Type) {
 		return nil, fmt.Errorf("Type=%s needs %s; %s (section %q) is %s", a.Type, want.Program, p.Name, p.SectionName, programKind(p))
 	}
 	// Types sharing a program type (fentry/fexit/tp_btf, kprobe/uprobe)
@@ -152,12 +152,12 @@ func resolveType(a config.Attach, p *ebpf.ProgramSpec) (*attach.Type, error) {
 
 // programKind names p's program type for messages: "an XDP program".
 func programKind(p *ebpf.ProgramSpec) string {
-	if t := attach.FromSpec(p); t != nil {
-		return t.Program
+	if k := kindFromSpec(p); k != nil {
+		return k.Program
 	}
 	for _, t := range attach.All() {
-		if slices.Contains(t.Programs, p.Type) {
-			return t.Program
+		if k := kindOf(t.Name); k != nil && slices.Contains(k.programs, p.Type) {
+			return k.Program
 		}
 	}
 	return fmt.Sprintf("a %s program", p.Type)

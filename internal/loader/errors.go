@@ -9,7 +9,6 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
-	"github.com/bpfunit/bpfunit/internal/attach"
 	"github.com/bpfunit/bpfunit/internal/config"
 )
 
@@ -85,7 +84,7 @@ func unsupportedType(p *ebpf.ProgramSpec, err error) config.AttachType {
 	}
 	switch p.Type {
 	case ebpf.Tracing, ebpf.LSM, ebpf.Extension:
-		if t := attach.FromSpec(p); t != nil {
+		if t := kindFromSpec(p); t != nil {
 			return t.Name
 		}
 		return config.AttachType(p.Type.String())

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bpfunit/bpfunit/internal/attach"
+	"github.com/bpfunit/bpfunit/internal/loader"
 )
 
 // Cgroup2Mount returns where the cgroup2 (unified) hierarchy is mounted:
@@ -18,7 +18,7 @@ import (
 // It skips tb when there is none.
 func Cgroup2Mount(tb testing.TB) string {
 	tb.Helper()
-	mnt, err := attach.Cgroup2Mount()
+	mnt, err := loader.Cgroup2Mount()
 	if err != nil {
 		tb.Skip(err)
 	}

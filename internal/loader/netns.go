@@ -1,4 +1,4 @@
-package attach
+package loader
 
 import (
 	"fmt"
@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"runtime"
 
-	"github.com/coreos/go-systemd/v22/unit"
 	"golang.org/x/sys/unix"
 )
 
@@ -69,15 +68,4 @@ func ifindex(name, netns string) (int, error) {
 		return 0, fmt.Errorf("interface %s not found in %s", name, where)
 	}
 	return ifc.Index, nil
-}
-
-// deviceDeps binds an interface attachment to the interface's .device
-// unit, where udev makes one: devices of other network namespaces have
-// none.
-func deviceDeps(iface, netns string, env DepEnv) Deps {
-	if !env.Udev || iface == "" || netns != "" {
-		return Deps{}
-	}
-	dev := unit.UnitNamePathEscape("/sys/subsystem/net/devices/"+iface) + ".device"
-	return Deps{BindsTo: []string{dev}, After: []string{dev}}
 }
