@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cilium/ebpf/link"
+
 	"github.com/bpfunit/bpfunit/internal/oneshot"
 	"github.com/bpfunit/bpfunit/internal/testenv"
 )
@@ -71,9 +73,15 @@ Type=%s
 				t.Fatalf("%d links pinned, want 1", len(links))
 			}
 			pin := filepath.Join(env.PinRoot, "kprobe", "links", tc.program+"@do_sys_openat2")
-			if _, err := os.Stat(pin); err != nil {
+			l, err := link.LoadPinnedLink(pin, nil)
+			if err != nil {
 				t.Fatalf("link pin: %v", err)
 			}
+			if info, err := l.Info(); err == nil {
+				// kprobe_multi where the kernel has it, else perf_event.
+				t.Logf("%s link: type %d (kprobe_multi %d, perf_event %d)", tc.typ, info.Type, link.KprobeMultiType, link.PerfEventType)
+			}
+			l.Close()
 			stats := openMap(t, filepath.Join(env.PinRoot, "kprobe", "maps", "kprobe_stats"))
 			before := counter(t, stats, tc.key)
 			const n = 20
