@@ -87,14 +87,6 @@ func (e *UnsupportedError) Error() string {
 // Is makes the error match ErrUnsupported.
 func (e *UnsupportedError) Is(target error) bool { return target == ErrUnsupported }
 
-// Supported reports whether the kernel has what attach type t needs. It
-// returns nil when it has, an *UnsupportedError naming the first missing
-// feature when it hasn't, and nil when it can't tell (no kernel BTF): then
-// the attach itself will say.
-func Supported(t config.AttachType) error {
-	return Preflight([]*Attachment{{Type: t}})
-}
-
 // Preflight checks every attachment's kernel features before anything is
 // loaded, so an unsupported type fails without touching the kernel. Each
 // type missing a feature gives one *UnsupportedError; they are joined.
