@@ -22,6 +22,8 @@
 //	kfunc_counter      fentry_openat      fentry/do_sys_openat2
 //	                   fexit_openat       fexit/do_sys_openat2
 //	                   lsm_file_open      lsm/file_open
+//	kprobe_counter     kprobe_openat      kprobe/do_sys_openat2
+//	                   kretprobe_openat   kretprobe/do_sys_openat2
 //	uprobe_counter     uprobe_hit         uprobe
 //	                   uretprobe_hit      uretprobe
 //	netfilter_counter  nf_count           netfilter
@@ -47,6 +49,9 @@
 //     lsm_file_open returns 0; target_tgid (u32). These program types fail
 //     to load with EPERM on the development VM's kernel; they run on
 //     Debian's 6.1.
+//   - kprobe_counter: kprobe_stats[2] (0 kprobe, 1 kretprobe hits);
+//     target_tgid (u32). The development VM's kernel has no kprobes; they
+//     run on Debian's 6.1 and 6.12.
 //   - uprobe_counter: uprobe_stats[2] (0 uprobe hits, 1 uretprobe hits);
 //     target_tgid (u32).
 //   - netfilter_counter: nf_stats[2] (0 packets, 1 bytes); returns

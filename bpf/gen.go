@@ -12,6 +12,7 @@ package bpf
 //go:generate go tool bpf2go -tags linux -target bpfel -output-stem cgroup_counter cgroupCounter cgroup_counter.c -- -I/usr/include/x86_64-linux-gnu -Wall -Werror
 //go:generate go tool bpf2go -tags linux -target bpfel -output-stem trace_counter traceCounter trace_counter.c -- -I/usr/include/x86_64-linux-gnu -Wall -Werror
 //go:generate go tool bpf2go -tags linux -target bpfel -output-stem kfunc_counter kfuncCounter kfunc_counter.c -- -I/usr/include/x86_64-linux-gnu -Wall -Werror
+//go:generate go tool bpf2go -tags linux -target bpfel -output-stem kprobe_counter kprobeCounter kprobe_counter.c -- -I/usr/include/x86_64-linux-gnu -Wall -Werror
 //go:generate go tool bpf2go -tags linux -target bpfel -output-stem uprobe_counter uprobeCounter uprobe_counter.c -- -I/usr/include/x86_64-linux-gnu -Wall -Werror
 //go:generate go tool bpf2go -tags linux -target bpfel -output-stem netfilter_counter netfilterCounter netfilter_counter.c -- -I/usr/include/x86_64-linux-gnu -Wall -Werror
 //go:generate go tool bpf2go -tags linux -target bpfel -output-stem tailcall tailcall tailcall.c -- -I/usr/include/x86_64-linux-gnu -Wall -Werror

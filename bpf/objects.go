@@ -15,6 +15,7 @@ var objects = map[string][]byte{
 	"cgroup_counter":    _CgroupCounterBytes,
 	"trace_counter":     _TraceCounterBytes,
 	"kfunc_counter":     _KfuncCounterBytes,
+	"kprobe_counter":    _KprobeCounterBytes,
 	"uprobe_counter":    _UprobeCounterBytes,
 	"netfilter_counter": _NetfilterCounterBytes,
 	"tailcall":          _TailcallBytes,

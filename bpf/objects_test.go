@@ -95,6 +95,14 @@ var want = map[string]objWant{
 		maps:   map[string]mapWant{"kfunc_stats": counter(3)},
 		consts: []string{"target_tgid"},
 	},
+	"kprobe_counter": {
+		progs: map[string]progWant{
+			"kprobe_openat":    {section: "kprobe/do_sys_openat2", typ: ebpf.Kprobe, attach: ebpf.AttachNone},
+			"kretprobe_openat": {section: "kretprobe/do_sys_openat2", typ: ebpf.Kprobe, attach: ebpf.AttachNone},
+		},
+		maps:   map[string]mapWant{"kprobe_stats": counter(2)},
+		consts: []string{"target_tgid"},
+	},
 	"uprobe_counter": {
 		progs: map[string]progWant{
 			"uprobe_hit":    {section: "uprobe", typ: ebpf.Kprobe, attach: ebpf.AttachNone},
@@ -544,10 +552,14 @@ func TestNetfilterCounter(t *testing.T) {
 // and runs an interactive bash that reads one line.
 func TestUprobeCounter(t *testing.T) {
 	requireRoot(t)
+	// The skip is decided by sysfs/tracefs, not by the attach under test:
+	// where the kernel has uprobes, any attach error fails.
+	testenv.NeedUprobes(t)
 	const bash = "/bin/bash"
+	testenv.NeedCommand(t, bash)
 	exe, err := link.OpenExecutable(bash)
 	if err != nil {
-		t.Skipf("%s: %v", bash, err)
+		t.Fatalf("%s: %v", bash, err)
 	}
 	coll, err := ebpf.NewCollection(loadSpec(t, "uprobe_counter"))
 	if err != nil {
@@ -556,7 +568,7 @@ func TestUprobeCounter(t *testing.T) {
 	defer coll.Close()
 	up, err := exe.Uprobe("readline", coll.Programs["uprobe_hit"], nil)
 	if err != nil {
-		t.Skipf("uprobe %s:readline: %v", bash, err)
+		t.Fatalf("uprobe %s:readline: %v", bash, err)
 	}
 	defer up.Close()
 	uret, err := exe.Uretprobe("readline", coll.Programs["uretprobe_hit"], nil)

@@ -6,49 +6,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/bpfunit/bpfunit/internal/attach"
 )
 
-// attachKeys are the keys of [Attach], in the order messages list them.
-var attachKeys = []string{
-	"Program", "Type", "Interface", "Namespace", "Mode", "Direction", "Order",
-	"Cgroup", "Tracepoint", "Function", "Binary", "Symbol", "Offset", "PID",
-	"Family", "Hook", "Priority",
-}
-
-// typeKeys are the keys each Type= takes besides Program and Type.
-var typeKeys = map[AttachType][]string{
-	TypeXDP:           {"Interface", "Namespace", "Mode"},
-	TypeTCX:           {"Interface", "Namespace", "Direction", "Order"},
-	TypeCgroup:        {"Cgroup"},
-	TypeTracepoint:    {"Tracepoint"},
-	TypeRawTracepoint: {"Tracepoint"},
-	TypeTPBTF:         {"Function"},
-	TypeFentry:        {"Function"},
-	TypeFexit:         {"Function"},
-	TypeLSM:           {"Function"},
-	TypeUprobe:        {"Binary", "Symbol", "Offset", "PID"},
-	TypeUretprobe:     {"Binary", "Symbol", "Offset", "PID"},
-	TypeNetfilter:     {"Family", "Hook", "Priority", "Namespace"},
-}
-
-// requiredKeys must be set when Type= is; uprobes need Binary plus Symbol
-// or Offset, checked apart.
-var requiredKeys = map[AttachType][]string{
-	TypeXDP:       {"Interface"},
-	TypeTCX:       {"Interface"},
-	TypeCgroup:    {"Cgroup"},
-	TypeUprobe:    {"Binary"},
-	TypeUretprobe: {"Binary"},
-	TypeNetfilter: {"Family", "Hook"},
-}
-
-// Accepted values of the enumerated keys.
-var (
-	xdpModes      = []string{"native", "generic", "auto"}
-	tcxDirections = []string{"ingress", "egress"}
-	nfFamilies    = []string{"ipv4", "ipv6"}
-	nfHooks       = []string{"prerouting", "input", "forward", "output", "postrouting"}
-)
+// attachKeys are the keys of [Attach], in the order messages list them:
+// Program, Type, then the keys of each attach type (package attach).
+var attachKeys = append([]string{"Program", "Type"}, attach.Keys()...)
 
 // pidMax is the kernel's PID_MAX_LIMIT.
 const pidMax = 4 << 20
@@ -64,8 +28,8 @@ func setAttach(a *Attach, key, v string) error {
 		}
 		a.Program = v
 	case "Type":
-		if v != "" && !slices.Contains(AttachTypes, AttachType(v)) {
-			return oneOf(v, typeNames()...)
+		if v != "" && attach.Lookup(AttachType(v)) == nil {
+			return oneOf(v, attach.Names()...)
 		}
 		a.Type = AttachType(v)
 	case "Interface":
@@ -79,10 +43,10 @@ func setAttach(a *Attach, key, v string) error {
 		}
 		a.Namespace = v
 	case "Mode":
-		err = optOneOf(v, xdpModes...)
+		err = optOneOf(v, attach.Values("Mode")...)
 		a.Mode = v
 	case "Direction":
-		err = optOneOf(v, tcxDirections...)
+		err = optOneOf(v, attach.Values("Direction")...)
 		a.Direction = v
 	case "Order":
 		err = checkOrder(v)
@@ -127,10 +91,10 @@ func setAttach(a *Attach, key, v string) error {
 			}
 		}
 	case "Family":
-		err = optOneOf(v, nfFamilies...)
+		err = optOneOf(v, attach.Values("Family")...)
 		a.Family = v
 	case "Hook":
-		err = optOneOf(v, nfHooks...)
+		err = optOneOf(v, attach.Values("Hook")...)
 		a.Hook = v
 	case "Priority":
 		a.Priority = 0
@@ -179,32 +143,25 @@ func checkAttach(at *attachState) error {
 		return nil
 	}
 
-	allowed := typeKeys[a.Type]
+	t := attach.Lookup(a.Type)
 	for _, k := range set {
-		if !slices.Contains(allowed, k) {
+		if !t.Takes(k) {
 			return atKey(k, fmt.Sprintf("does not apply to Type=%s; keys for %s: %s",
-				a.Type, a.Type, strings.Join(append([]string{"Program", "Type"}, allowed...), ", ")))
+				a.Type, a.Type, strings.Join(append([]string{"Program", "Type"}, t.Keys...), ", ")))
 		}
 	}
-	for _, k := range requiredKeys[a.Type] {
+	for _, k := range t.Required {
 		if _, ok := at.set[k]; !ok {
 			return header(k, fmt.Sprintf("required for Type=%s", a.Type))
 		}
 	}
-	if a.Type == TypeUprobe || a.Type == TypeUretprobe {
-		_, sym := at.set["Symbol"]
-		_, off := at.set["Offset"]
-		if !sym && !off {
-			return header("Symbol", fmt.Sprintf("Type=%s needs Symbol= or Offset= (or both)", a.Type))
-		}
-	}
-	if a.Tracepoint != "" {
-		seps := strings.Count(a.Tracepoint, ":") + strings.Count(a.Tracepoint, "/")
-		switch {
-		case a.Type == TypeTracepoint && seps != 1:
-			return atKey("Tracepoint", fmt.Sprintf("%q: Type=tracepoint expects GROUP:NAME or GROUP/NAME", a.Tracepoint))
-		case a.Type == TypeRawTracepoint && seps != 0:
-			return atKey("Tracepoint", fmt.Sprintf("%q: Type=raw_tracepoint expects a bare NAME", a.Tracepoint))
+	if t.Check != nil {
+		isSet := func(k string) bool { _, ok := at.set[k]; return ok }
+		if k, msg := t.Check(a, isSet); k != "" {
+			if isSet(k) {
+				return atKey(k, msg)
+			}
+			return header(k, msg)
 		}
 	}
 	return nil
@@ -213,13 +170,13 @@ func checkAttach(at *attachState) error {
 // typesTaking returns the types that accept every key of keys.
 func typesTaking(keys []string) []AttachType {
 	var out []AttachType
-	for _, t := range AttachTypes {
+	for _, t := range attach.All() {
 		ok := true
 		for _, k := range keys {
-			ok = ok && slices.Contains(typeKeys[t], k)
+			ok = ok && t.Takes(k)
 		}
 		if ok {
-			out = append(out, t)
+			out = append(out, t.Name)
 		}
 	}
 	return out
@@ -231,14 +188,6 @@ func keyList(keys []string) string {
 		s[i] = k + "="
 	}
 	return strings.Join(s, ", ")
-}
-
-func typeNames() []string {
-	s := make([]string, len(AttachTypes))
-	for i, t := range AttachTypes {
-		s[i] = string(t)
-	}
-	return s
 }
 
 func oneOf(v string, accepted ...string) error {

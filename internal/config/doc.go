@@ -12,12 +12,11 @@
 // [Object] takes Path= (absolute, required), PinMaps=, KeepMaps= (booleans
 // as systemd spells them), and the lists Constant=NAME=VALUE and
 // ShareMap=MAP:/bpffs/path. Each [Attach] section is one attachment:
-// Program= (required), Type= (one of [AttachTypes]; empty leaves the type
+// Program= (required), Type= (one of attach.Names(); empty leaves the type
 // to the ELF section name, checked by the loader) and the keys of that type.
 // When Type= is set, a key of another type is an error, and the type's
-// required keys must be there (xdp, tcx: Interface; cgroup: Cgroup;
-// uprobe, uretprobe: Binary and Symbol or Offset; netfilter: Family and
-// Hook). [Install] takes the lists WantedBy=, RequiredBy=, Alias=.
+// required keys must be there; which keys a type takes, requires and
+// accepts is its descriptor's in package attach. [Install] takes the lists WantedBy=, RequiredBy=, Alias=.
 //
 // Unknown sections and keys are errors that list what is accepted, except
 // sections and keys that start with "X-", which are ignored. '#' and ';'

@@ -1,9 +1,13 @@
 package config
 
-// AttachType names a kind of hook, as written in Type= of an [Attach] section.
-type AttachType string
+import "github.com/bpfunit/bpfunit/internal/attach"
 
-// The attach types bpfunit supports. Every one attaches through a bpf_link.
+// AttachType names a kind of hook, as written in Type= of an [Attach]
+// section. Package attach describes each one.
+type AttachType = attach.TypeName
+
+// Some of the attach types, for callers that name one; attach.Names lists
+// them all.
 const (
 	TypeXDP           AttachType = "xdp"
 	TypeTCX           AttachType = "tcx"
@@ -18,12 +22,6 @@ const (
 	TypeUretprobe     AttachType = "uretprobe"
 	TypeNetfilter     AttachType = "netfilter"
 )
-
-// AttachTypes lists every accepted Type= value, in the order error messages show them.
-var AttachTypes = []AttachType{
-	TypeXDP, TypeTCX, TypeCgroup, TypeTracepoint, TypeRawTracepoint, TypeTPBTF,
-	TypeFentry, TypeFexit, TypeLSM, TypeUprobe, TypeUretprobe, TypeNetfilter,
-}
 
 // Unit is one NAME.bpfunit file with its drop-ins applied.
 type Unit struct {
@@ -75,54 +73,9 @@ type ShareMap struct {
 	Line int
 }
 
-// Attach is one [Attach] section. Only the fields of its Type are set.
-type Attach struct {
-	// Line is the line of the section header in its file; File is that file.
-	File string
-	Line int
-
-	// Program is the name of the program (the C function name) in the object.
-	Program string
-	// Type is empty when the config leaves it to the ELF section name.
-	Type AttachType
-
-	// Interface for xdp and tcx.
-	Interface string
-	// Namespace is an `ip netns` name the interface (xdp, tcx) or the
-	// netfilter hook lives in; empty: the namespace of the caller.
-	Namespace string
-	// Mode for xdp: "native", "generic" or "auto" (default auto: native
-	// where the driver has it, else generic).
-	Mode string
-	// Direction for tcx: "ingress" (default) or "egress".
-	Direction string
-	// Order for tcx: "first", "last" (default), "before:PROG" or "after:PROG"
-	// (a program name of this unit or a numeric prog id).
-	Order string
-
-	// Cgroup: a systemd unit name (nginx.service, user.slice) or an
-	// absolute cgroup path (relative paths are relative to the cgroup2 mount).
-	Cgroup string
-
-	// Tracepoint for tracepoint ("group:name" or "group/name") and
-	// raw_tracepoint ("name"); empty: from the ELF section.
-	Tracepoint string
-
-	// Function for fentry/fexit/lsm/tp_btf overrides the ELF section target.
-	Function string
-
-	// Binary, Symbol, Offset, PID for uprobe/uretprobe.
-	Binary string
-	Symbol string
-	Offset uint64
-	PID    int
-
-	// Netfilter: Family "ipv4"|"ipv6", Hook "prerouting"|"input"|"forward"|
-	// "output"|"postrouting", Priority (default 0).
-	Family   string
-	Hook     string
-	Priority int32
-}
+// Attach is one [Attach] section; its fields are described in package
+// attach.
+type Attach = attach.Section
 
 // Install is the [Install] section.
 type Install struct {

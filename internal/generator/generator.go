@@ -14,6 +14,7 @@ import (
 	"github.com/coreos/go-systemd/v22/unit"
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfunit/bpfunit/internal/attach"
 	"github.com/bpfunit/bpfunit/internal/config"
 )
 
@@ -40,7 +41,7 @@ const (
 	// of bpf@.service.
 	PinRootEnv = "BPFUNIT_PIN_ROOT"
 	// Tracefs is where tracepoint and uprobe attachments need tracefs.
-	Tracefs = "/sys/kernel/tracing"
+	Tracefs = attach.Tracefs
 )
 
 // Options are the inputs of a generator run besides the config files.
@@ -221,32 +222,20 @@ func (g *gen) dropIn(u *config.Unit) []*unit.UnitOption {
 		mounts = append(mounts, g.pinRoot)
 	}
 	var after, wants, partOf, bindsTo []string
-	for _, a := range u.Attach {
-		switch a.Type {
-		case config.TypeTracepoint:
-			mounts = append(mounts, Tracefs)
-		case config.TypeUprobe, config.TypeUretprobe:
-			mounts = append(mounts, Tracefs)
-			if filepath.IsAbs(a.Binary) {
-				mounts = append(mounts, a.Binary)
-			}
-		case config.TypeXDP, config.TypeTCX:
-			// Devices of other network namespaces have no .device unit.
-			if g.opts.Udev && a.Interface != "" && a.Namespace == "" {
-				dev := unit.UnitNamePathEscape("/sys/subsystem/net/devices/"+a.Interface) + ".device"
-				bindsTo = append(bindsTo, dev)
-				after = append(after, dev)
-			}
-		case config.TypeCgroup:
-			if owner, ok := cgroupOwner(a.Cgroup); ok {
-				wants = append(wants, owner)
-				after = append(after, owner)
-				if !strings.HasSuffix(owner, ".slice") {
-					// A restart of the owner makes a new cgroup: follow it.
-					partOf = append(partOf, owner)
-				}
-			}
+	env := attach.DepEnv{Udev: g.opts.Udev}
+	for i := range u.Attach {
+		a := &u.Attach[i]
+		// Type= left to the ELF section: the object is only read at start.
+		t := attach.Lookup(a.Type)
+		if t == nil || t.Deps == nil {
+			continue
 		}
+		d := t.Deps(a, env)
+		mounts = append(mounts, d.Mounts...)
+		wants = append(wants, d.Wants...)
+		bindsTo = append(bindsTo, d.BindsTo...)
+		partOf = append(partOf, d.PartOf...)
+		after = append(after, d.After...)
 	}
 	for _, dep := range []struct {
 		key  string
@@ -266,20 +255,6 @@ func (g *gen) dropIn(u *config.Unit) []*unit.UnitOption {
 		add("Service", "ReadWritePaths", escapeSpecifiers(g.pinRoot))
 	}
 	return opts
-}
-
-// cgroupOwner returns the unit whose cgroup Cgroup= names, if it names a
-// unit rather than a cgroup path.
-func cgroupOwner(cg string) (string, bool) {
-	if cg == "" || strings.Contains(cg, "/") {
-		return "", false
-	}
-	for _, suffix := range []string{".service", ".slice", ".scope"} {
-		if strings.HasSuffix(cg, suffix) && len(cg) > len(suffix) {
-			return cg, true
-		}
-	}
-	return "", false
 }
 
 // failing is the drop-in of a config that doesn't load: the unit fails on

@@ -226,6 +226,15 @@ func TestDropInContents(t *testing.T) {
 		name:   "uprobe",
 		attach: []string{"Program=p\nType=uprobe\nBinary=/opt/app/bin/app\nSymbol=main\n"},
 		want:   []string{obj, "Unit.RequiresMountsFor=/opt/app/bin/app", "Unit.RequiresMountsFor=/sys/kernel/tracing", objMount},
+	}, {
+		name:   "kprobe",
+		attach: []string{"Program=p\nType=kprobe\nFunction=do_sys_openat2\n"},
+		want:   []string{obj, "Unit.RequiresMountsFor=/sys/kernel/tracing", objMount},
+	}, {
+		name:   "type from the ELF section",
+		attach: []string{"Program=p\nInterface=eth0\n"},
+		udev:   true,
+		want:   []string{obj, objMount},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)

@@ -1,30 +1,19 @@
 package loader
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/bpfunit/bpfunit/internal/attach"
 	"github.com/bpfunit/bpfunit/internal/config"
 	"github.com/bpfunit/bpfunit/internal/pins"
 )
-
-// attacher attaches one program for one [Attach] section. One
-// implementation per attach type, each in its own file.
-type attacher interface {
-	// target names the hook, e.g. "eth0" or "syscalls:sys_enter_getpid";
-	// it becomes part of the link's pin name.
-	target() string
-	// prepare adjusts the program spec before load (attach type, target).
-	prepare(p *ebpf.ProgramSpec) error
-	// attach creates the bpf_link.
-	attach(prog *ebpf.Program, progs map[string]*ebpf.Program) (link.Link, error)
-	// updatable reports whether BPF_LINK_UPDATE swaps the program in place.
-	updatable() bool
-}
 
 // Attachment is one planned [Attach] section.
 type Attachment struct {
@@ -34,19 +23,25 @@ type Attachment struct {
 	// PinName is the link's pin name: "<program>@<escaped target>".
 	PinName string
 	Config  config.Attach
+	kind    *kind
 	impl    attacher
 }
 
 // Updatable reports whether the link can swap programs atomically.
-func (a *Attachment) Updatable() bool { return a.impl.updatable() }
+func (a *Attachment) Updatable() bool { return a.kind.Updatable }
 
-// Attach creates the link for a's program, taken from progs.
-func (a *Attachment) Attach(progs map[string]*ebpf.Program) (link.Link, error) {
+// Attach creates the link for a's program, taken from progs. ctx bounds
+// what the attach waits for besides the kernel (systemd, for the cgroup
+// of a unit); a ctx already done attaches nothing.
+func (a *Attachment) Attach(ctx context.Context, progs map[string]*ebpf.Program) (link.Link, error) {
 	prog, ok := progs[a.Program]
 	if !ok {
 		return nil, fmt.Errorf("program %s was not loaded", a.Program)
 	}
-	l, err := a.impl.attach(prog, progs)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("attach %s: %w", a, err)
+	}
+	l, err := a.impl.attach(ctx, prog, progs)
 	if err != nil {
 		return nil, fmt.Errorf("%s:%d: [Attach] Program=%s: attach %s %s to %s: %w",
 			a.Config.File, a.Config.Line, a.Program, a.Type, a.Program, a.Target, unsupported(err))
@@ -75,7 +70,7 @@ func (e configError) Is(target error) bool { return target == config.ErrInvalidU
 
 // Plan resolves every [Attach] section of u against the object: the attach
 // type (from Type= or the ELF section), the target, the pin name. It
-// touches nothing in the kernel except reading interface indexes.
+// touches nothing in the kernel.
 func Plan(u *config.Unit, spec *Spec) ([]*Attachment, error) {
 	var out []*Attachment
 	seen := map[string]string{}
@@ -85,15 +80,15 @@ func Plan(u *config.Unit, spec *Spec) ([]*Attachment, error) {
 			return nil, configError{fmt.Errorf("%s:%d: [Attach] Program=%s: not found in %s (it has: %s)",
 				a.File, a.Line, a.Program, u.Object.Path, keyList(spec.Programs))}
 		}
-		typ, err := resolveType(a, ps)
+		kind, err := resolveType(a, ps)
 		if err != nil {
 			return nil, configError{fmt.Errorf("%s:%d: [Attach] Program=%s: %w", a.File, a.Line, a.Program, err)}
 		}
-		impl, err := newAttacher(typ, a, ps)
+		impl, err := kind.new(&a, ps)
 		if err != nil {
 			return nil, configError{fmt.Errorf("%s:%d: [Attach] Program=%s: %w", a.File, a.Line, a.Program, err)}
 		}
-		att := &Attachment{Program: a.Program, Type: typ, Target: impl.target(), Config: a, impl: impl}
+		att := &Attachment{Program: a.Program, Type: kind.Name, Target: impl.target(), Config: a, kind: kind, impl: impl}
 		att.PinName = pins.LinkName(a.Program, att.Target)
 		if prev, dup := seen[att.PinName]; dup {
 			return nil, configError{fmt.Errorf("%s:%d: [Attach] Program=%s: attached to %s twice (also at %s)", a.File, a.Line, a.Program, att.Target, prev)}
@@ -130,112 +125,40 @@ func Prepare(plan []*Attachment) func(*ebpf.ProgramSpec) error {
 }
 
 // resolveType picks the attach type: Type= when given (checked against the
-// program type), else from the ELF section.
-func resolveType(a config.Attach, p *ebpf.ProgramSpec) (config.AttachType, error) {
-	fromELF, elfErr := typeFromSpec(p)
+// program type and the ELF section), else from the ELF section.
+func resolveType(a config.Attach, p *ebpf.ProgramSpec) (*kind, error) {
+	fromELF := kindFromSpec(p)
 	if a.Type == "" {
-		if elfErr != nil {
-			return "", elfErr
+		if fromELF == nil {
+			return nil, fmt.Errorf("%s (section %q) is %s, which has no attach type bpfunit can link-attach; set Type= to one of %s",
+				p.Name, p.SectionName, programKind(p), strings.Join(attach.Names(), ", "))
 		}
 		return fromELF, nil
 	}
-	want, ok := programTypes[a.Type]
-	if !ok {
-		return "", fmt.Errorf("Type=%s is not supported", a.Type)
+	want := kindOf(a.Type)
+	if want == nil {
+		return nil, fmt.Errorf("Type=%s is not supported", a.Type)
 	}
-	for _, t := range want {
-		if t == p.Type {
-			if a.Type == config.TypeUprobe || a.Type == config.TypeUretprobe || a.Type == config.TypeFentry || a.Type == config.TypeFexit || a.Type == config.TypeTPBTF {
-				if elfErr == nil && fromELF != a.Type {
-					return "", fmt.Errorf("Type=%s, but section %q makes it a %s program", a.Type, p.SectionName, fromELF)
-				}
-			}
-			return a.Type, nil
+	if !slices.Contains(want.programs, p.Type) {
+		return nil, fmt.Errorf("Type=%s needs %s; %s (section %q) is %s", a.Type, want.Program, p.Name, p.SectionName, programKind(p))
+	}
+	// Types sharing a program type (fentry/fexit/tp_btf, kprobe/uprobe)
+	// differ in how the section loads the program: believe the section.
+	if fromELF != nil && fromELF != want {
+		return nil, fmt.Errorf("Type=%s, but section %q makes %s %s", a.Type, p.SectionName, p.Name, fromELF.Program)
+	}
+	return want, nil
+}
+
+// programKind names p's program type for messages: "an XDP program".
+func programKind(p *ebpf.ProgramSpec) string {
+	if k := kindFromSpec(p); k != nil {
+		return k.Program
+	}
+	for _, t := range attach.All() {
+		if k := kindOf(t.Name); k != nil && slices.Contains(k.programs, p.Type) {
+			return k.Program
 		}
 	}
-	return "", fmt.Errorf("Type=%s needs a %v program, but section %q is a %s program", a.Type, want, p.SectionName, p.Type)
-}
-
-var programTypes = map[config.AttachType][]ebpf.ProgramType{
-	config.TypeXDP:           {ebpf.XDP},
-	config.TypeTCX:           {ebpf.SchedCLS, ebpf.SchedACT},
-	config.TypeCgroup:        {ebpf.CGroupSKB, ebpf.CGroupSock, ebpf.CGroupSockAddr, ebpf.CGroupSockopt, ebpf.CGroupSysctl, ebpf.CGroupDevice, ebpf.SockOps},
-	config.TypeTracepoint:    {ebpf.TracePoint},
-	config.TypeRawTracepoint: {ebpf.RawTracepoint, ebpf.RawTracepointWritable},
-	config.TypeTPBTF:         {ebpf.Tracing},
-	config.TypeFentry:        {ebpf.Tracing},
-	config.TypeFexit:         {ebpf.Tracing},
-	config.TypeLSM:           {ebpf.LSM},
-	config.TypeUprobe:        {ebpf.Kprobe},
-	config.TypeUretprobe:     {ebpf.Kprobe},
-	config.TypeNetfilter:     {ebpf.Netfilter},
-}
-
-func typeFromSpec(p *ebpf.ProgramSpec) (config.AttachType, error) {
-	switch p.Type {
-	case ebpf.XDP:
-		return config.TypeXDP, nil
-	case ebpf.SchedCLS, ebpf.SchedACT:
-		return config.TypeTCX, nil
-	case ebpf.CGroupSKB, ebpf.CGroupSock, ebpf.CGroupSockAddr, ebpf.CGroupSockopt, ebpf.CGroupSysctl, ebpf.CGroupDevice, ebpf.SockOps:
-		return config.TypeCgroup, nil
-	case ebpf.TracePoint:
-		return config.TypeTracepoint, nil
-	case ebpf.RawTracepoint, ebpf.RawTracepointWritable:
-		return config.TypeRawTracepoint, nil
-	case ebpf.Tracing:
-		switch p.AttachType {
-		case ebpf.AttachTraceRawTp:
-			return config.TypeTPBTF, nil
-		case ebpf.AttachTraceFEntry:
-			return config.TypeFentry, nil
-		case ebpf.AttachTraceFExit:
-			return config.TypeFexit, nil
-		}
-	case ebpf.LSM:
-		return config.TypeLSM, nil
-	case ebpf.Kprobe:
-		switch {
-		case strings.HasPrefix(p.SectionName, "uretprobe"):
-			return config.TypeUretprobe, nil
-		case strings.HasPrefix(p.SectionName, "uprobe"):
-			return config.TypeUprobe, nil
-		}
-	case ebpf.Netfilter:
-		return config.TypeNetfilter, nil
-	}
-	return "", fmt.Errorf("section %q (%s program) has no attach type bpfunit can link-attach; set Type= to one of %s",
-		p.SectionName, p.Type, typeList())
-}
-
-func typeList() string {
-	var s []string
-	for _, t := range config.AttachTypes {
-		s = append(s, string(t))
-	}
-	return strings.Join(s, ", ")
-}
-
-func newAttacher(typ config.AttachType, a config.Attach, p *ebpf.ProgramSpec) (attacher, error) {
-	switch typ {
-	case config.TypeXDP:
-		return newXDP(a)
-	case config.TypeTCX:
-		return newTCX(a)
-	case config.TypeCgroup:
-		return newCgroup(a, p)
-	case config.TypeTracepoint:
-		return newTracepoint(a, p)
-	case config.TypeRawTracepoint:
-		return newRawTracepoint(a, p)
-	case config.TypeTPBTF, config.TypeFentry, config.TypeFexit:
-		return newTracing(typ, a, p)
-	case config.TypeLSM:
-		return newLSM(a, p)
-	case config.TypeUprobe, config.TypeUretprobe:
-		return newUprobe(typ, a, p)
-	case config.TypeNetfilter:
-		return newNetfilter(a)
-	}
-	return nil, fmt.Errorf("Type=%s is not supported", typ)
+	return fmt.Sprintf("a %s program", p.Type)
 }

@@ -13,38 +13,39 @@ import (
 	"github.com/cilium/ebpf/link"
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
 
-	"github.com/bpfunit/bpfunit/internal/config"
+	"github.com/bpfunit/bpfunit/internal/attach"
 )
 
+func init() {
+	registerKind(&kind{
+		Type:     attach.Cgroup,
+		programs: []ebpf.ProgramType{ebpf.CGroupSKB, ebpf.CGroupSock, ebpf.CGroupSockAddr, ebpf.CGroupSockopt, ebpf.CGroupSysctl, ebpf.CGroupDevice, ebpf.SockOps},
+		new: func(s *attach.Section, p *ebpf.ProgramSpec) (attacher, error) {
+			// AttachNone and AttachCGroupInetIngress are both 0: only the section
+			// name tells a cgroup_skb/ingress program from one that names no hook.
+			if p.AttachType == ebpf.AttachNone && p.SectionName != "cgroup_skb/ingress" {
+				return nil, fmt.Errorf("section %q does not say where in the cgroup to attach (use e.g. SEC(\"cgroup_skb/egress\"))", p.SectionName)
+			}
+			return &cgroupAttacher{cgroup: s.Cgroup, attachType: p.AttachType}, nil
+		},
+	})
+}
+
 type cgroupAttacher struct {
+	sealed
+	noPrepare
 	cgroup     string // as configured
 	attachType ebpf.AttachType
 }
 
 var _ attacher = (*cgroupAttacher)(nil)
 
-func newCgroup(a config.Attach, p *ebpf.ProgramSpec) (*cgroupAttacher, error) {
-	if a.Cgroup == "" {
-		return nil, fmt.Errorf("Type=cgroup needs Cgroup= (a unit name such as nginx.service, or a cgroup path)")
-	}
-	// AttachNone and AttachCGroupInetIngress are both 0: only the section
-	// name tells a cgroup_skb/ingress program from one that names no hook.
-	if p.AttachType == ebpf.AttachNone && p.SectionName != "cgroup_skb/ingress" {
-		return nil, fmt.Errorf("section %q does not say where in the cgroup to attach (use e.g. SEC(\"cgroup_skb/egress\"))", p.SectionName)
-	}
-	return &cgroupAttacher{cgroup: a.Cgroup, attachType: p.AttachType}, nil
-}
-
 func (c *cgroupAttacher) target() string { return c.cgroup }
 
-func (c *cgroupAttacher) prepare(p *ebpf.ProgramSpec) error { return nil }
-
-func (c *cgroupAttacher) updatable() bool { return true }
-
-// attach uses BPF_LINK_CREATE directly: link.AttachCgroup falls back to
+// Attach uses BPF_LINK_CREATE directly: link.AttachCgroup falls back to
 // PROG_ATTACH, a global attachment nobody owns.
-func (c *cgroupAttacher) attach(prog *ebpf.Program, _ map[string]*ebpf.Program) (link.Link, error) {
-	path, err := CgroupPath(c.cgroup)
+func (c *cgroupAttacher) attach(ctx context.Context, prog *ebpf.Program, _ map[string]*ebpf.Program) (link.Link, error) {
+	path, err := CgroupPath(ctx, c.cgroup)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +64,7 @@ func (c *cgroupAttacher) attach(prog *ebpf.Program, _ map[string]*ebpf.Program) 
 // CgroupPath resolves Cgroup= to a directory in the cgroup2 hierarchy: a
 // path is taken relative to the cgroup2 mount (or as is, if already below
 // it); a unit name is looked up in systemd's ControlGroup property.
-func CgroupPath(cgroup string) (string, error) {
+func CgroupPath(ctx context.Context, cgroup string) (string, error) {
 	root, err := Cgroup2Mount()
 	if err != nil {
 		return "", err
@@ -75,7 +76,7 @@ func CgroupPath(cgroup string) (string, error) {
 		}
 		rel = cgroup
 	} else {
-		rel, err = unitCgroup(cgroup)
+		rel, err = unitCgroup(ctx, cgroup)
 		if err != nil {
 			return "", err
 		}
@@ -87,8 +88,12 @@ func CgroupPath(cgroup string) (string, error) {
 	return path, nil
 }
 
-func unitCgroup(unit string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// unitCgroupTimeout bounds the question to systemd when ctx has no
+// deadline of its own.
+const unitCgroupTimeout = 10 * time.Second
+
+func unitCgroup(ctx context.Context, unit string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, unitCgroupTimeout)
 	defer cancel()
 	conn, err := sddbus.NewSystemConnectionContext(ctx)
 	if err != nil {

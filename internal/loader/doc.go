@@ -17,5 +17,16 @@
 // no kept program uses, so a large object with many programs costs only
 // what the unit uses.
 //
-// One file per attach type implements [attacher].
+// # One file per attach type
+//
+// Each attach type's kernel half (program types, ELF section default, the
+// attach function) is a kind in its own file, registered from init next to
+// its descriptor in package attach (keys, features, dependencies). The
+// attacher interface is sealed, as cilium/ebpf's link.Link is.
+//
+// # Features first
+//
+// [Preflight] looks for each type's features in the kernel's BTF before
+// anything is loaded; a missing one is an [UnsupportedError] (ErrUnsupported)
+// naming the feature and the Linux version or build option.
 package loader

@@ -84,8 +84,8 @@ func unsupportedType(p *ebpf.ProgramSpec, err error) config.AttachType {
 	}
 	switch p.Type {
 	case ebpf.Tracing, ebpf.LSM, ebpf.Extension:
-		if t, err := typeFromSpec(p); err == nil {
-			return t
+		if t := kindFromSpec(p); t != nil {
+			return t.Name
 		}
 		return config.AttachType(p.Type.String())
 	}

@@ -11,35 +11,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfunit/bpfunit/internal/attach"
 	"github.com/bpfunit/bpfunit/internal/config"
 )
-
-// feature is a kernel capability an attach type needs, probed by looking
-// for its enum value in the kernel's own BTF: present means the kernel has
-// the code. That touches nothing, and unlike a version check it is right on
-// distribution kernels with backports.
-type feature struct {
-	// enum and value name the BTF enum value that proves the feature
-	// (enum documents where it lives; the string alone is searched).
-	enum, value string
-	// what and since are for the error message only.
-	what, since string
-}
-
-var features = map[config.AttachType]feature{
-	config.TypeXDP:           {"bpf_link_type", "BPF_LINK_TYPE_XDP", "the XDP bpf_link", "5.9"},
-	config.TypeTCX:           {"bpf_link_type", "BPF_LINK_TYPE_TCX", "the tcx bpf_link", "6.6"},
-	config.TypeCgroup:        {"bpf_link_type", "BPF_LINK_TYPE_CGROUP", "the cgroup bpf_link", "5.7"},
-	config.TypeTracepoint:    {"bpf_link_type", "BPF_LINK_TYPE_PERF_EVENT", "the perf-event bpf_link (pinnable tracepoint links)", "5.15"},
-	config.TypeUprobe:        {"bpf_link_type", "BPF_LINK_TYPE_PERF_EVENT", "the perf-event bpf_link (pinnable uprobe links)", "5.15"},
-	config.TypeUretprobe:     {"bpf_link_type", "BPF_LINK_TYPE_PERF_EVENT", "the perf-event bpf_link (pinnable uprobe links)", "5.15"},
-	config.TypeRawTracepoint: {"bpf_link_type", "BPF_LINK_TYPE_RAW_TRACEPOINT", "the raw tracepoint bpf_link", "5.8"},
-	config.TypeTPBTF:         {"bpf_link_type", "BPF_LINK_TYPE_TRACING", "the tracing bpf_link", "5.8"},
-	config.TypeFentry:        {"bpf_link_type", "BPF_LINK_TYPE_TRACING", "the tracing bpf_link", "5.8"},
-	config.TypeFexit:         {"bpf_link_type", "BPF_LINK_TYPE_TRACING", "the tracing bpf_link", "5.8"},
-	config.TypeLSM:           {"bpf_prog_type", "BPF_PROG_TYPE_LSM", "BPF LSM programs", "5.7"},
-	config.TypeNetfilter:     {"bpf_link_type", "BPF_LINK_TYPE_NETFILTER", "the netfilter bpf_link", "6.4"},
-}
 
 // vmlinuxBTF is the kernel's own BTF.
 const vmlinuxBTF = "/sys/kernel/btf/vmlinux"
@@ -94,52 +68,85 @@ func scanKernelBTF(names []string) (found map[string]bool, known bool) {
 	return found, true
 }
 
-// Supported reports whether the kernel has what attach type t needs. It
-// returns nil when it has, an error wrapping ErrUnsupported naming the
-// feature and the Linux version that introduced it when it hasn't, and nil
-// when it can't tell (no kernel BTF): then the attach itself will say.
-func Supported(t config.AttachType) error {
-	f, ok := features[t]
-	if !ok {
-		return nil
-	}
-	found, known := kernelHas([]string{f.value})
-	if !known || found[f.value] {
-		return nil
-	}
-	return fmt.Errorf("%s: %w", unsupportedMsg(t, f), ErrUnsupported)
+// UnsupportedError is an attach type whose kernel feature this kernel
+// lacks. It matches ErrUnsupported.
+type UnsupportedError struct {
+	Type    config.AttachType
+	Feature attach.Feature
+	// Release is the running kernel's, as uname -r.
+	Release string
 }
 
-func unsupportedMsg(t config.AttachType, f feature) string {
-	return fmt.Sprintf("%s needs %s (Linux ≥ %s); this kernel is %s", t, f.what, f.since, kernelRelease())
+func (e *UnsupportedError) Error() string {
+	f := e.Feature
+	if f.Since == "" {
+		return fmt.Sprintf("Type=%s needs %s, and this kernel (%s) was built without them (%s)", e.Type, f.What, e.Release, f.Option)
+	}
+	return fmt.Sprintf("Type=%s needs %s, new in Linux %s; this kernel is %s", e.Type, f.What, f.Since, e.Release)
 }
 
-// Preflight checks every attachment's kernel feature before anything is
-// loaded, so an unsupported type fails without touching the kernel.
+// Is makes the error match ErrUnsupported.
+func (e *UnsupportedError) Is(target error) bool { return target == ErrUnsupported }
+
+// Preflight checks every attachment's kernel features before anything is
+// loaded, so an unsupported type fails without touching the kernel. Each
+// type missing a feature gives one *UnsupportedError; they are joined.
 func Preflight(plan []*Attachment) error {
 	var names []string
+	var kinds []*attach.Type
 	for _, a := range plan {
-		if f, ok := features[a.Type]; ok && !slices.Contains(names, f.value) {
-			names = append(names, f.value)
+		k := attach.Lookup(a.Type)
+		if k == nil || slices.Contains(kinds, k) {
+			continue
 		}
+		kinds = append(kinds, k)
+		for _, f := range k.Needs {
+			if !slices.Contains(names, f.BTF) {
+				names = append(names, f.BTF)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil
 	}
 	found, known := kernelHas(names)
 	if !known {
 		return nil
 	}
-	var errs []string
-	seen := map[config.AttachType]bool{}
-	for _, a := range plan {
-		if f := features[a.Type]; !seen[a.Type] && f.value != "" && !found[f.value] {
-			errs = append(errs, unsupportedMsg(a.Type, f))
+	var errs []error
+	for _, k := range kinds {
+		for _, f := range k.Needs {
+			if !found[f.BTF] {
+				errs = append(errs, &UnsupportedError{Type: k.Name, Feature: f, Release: kernelRelease()})
+				break
+			}
 		}
-		seen[a.Type] = true
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%s: %w", strings.Join(errs, "; "), ErrUnsupported)
-	}
-	return nil
+	return joinErrors(errs)
 }
+
+// joinErrors is errors.Join on one line.
+func joinErrors(errs []error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return multiError(errs)
+}
+
+type multiError []error
+
+func (m multiError) Error() string {
+	s := make([]string, len(m))
+	for i, e := range m {
+		s[i] = e.Error()
+	}
+	return strings.Join(s, "; ")
+}
+
+func (m multiError) Unwrap() []error { return m }
 
 func kernelRelease() string {
 	var u unix.Utsname

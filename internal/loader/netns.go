@@ -2,6 +2,7 @@ package loader
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -45,4 +46,26 @@ func inNetns(name string, fn func() error) error {
 	}
 	runtime.UnlockOSThread()
 	return fnErr
+}
+
+// netnsTarget is the target of an interface attachment: "eth0", or
+// "NETNS/eth0" inside a named network namespace.
+func netnsTarget(netns, iface string) string {
+	if netns == "" {
+		return iface
+	}
+	return netns + "/" + iface
+}
+
+// ifindex must run inside the interface's namespace.
+func ifindex(name, netns string) (int, error) {
+	ifc, err := net.InterfaceByName(name)
+	if err != nil {
+		where := "this network namespace"
+		if netns != "" {
+			where = "network namespace " + netns
+		}
+		return 0, fmt.Errorf("interface %s not found in %s", name, where)
+	}
+	return ifc.Index, nil
 }

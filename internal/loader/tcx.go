@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -8,10 +9,31 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
-	"github.com/bpfunit/bpfunit/internal/config"
+	"github.com/bpfunit/bpfunit/internal/attach"
 )
 
+func init() {
+	registerKind(&kind{
+		Type:     attach.TCX,
+		programs: []ebpf.ProgramType{ebpf.SchedCLS, ebpf.SchedACT},
+		new: func(s *attach.Section, _ *ebpf.ProgramSpec) (attacher, error) {
+			t := &tcxAttacher{iface: s.Interface, netns: s.Namespace, order: s.Order,
+				attachType: ebpf.AttachTCXIngress, direction: "ingress"}
+			if s.Direction == "egress" {
+				t.attachType, t.direction = ebpf.AttachTCXEgress, "egress"
+			}
+			// Order=before:PROG names a program only loaded later; the rest
+			// of Order= can be checked now.
+			if _, err := t.anchor(nil); err != nil && !strings.Contains(err.Error(), "not loaded") {
+				return nil, err
+			}
+			return t, nil
+		},
+	})
+}
+
 type tcxAttacher struct {
+	sealed
 	iface, netns string
 	attachType   ebpf.AttachType
 	direction    string
@@ -20,25 +42,6 @@ type tcxAttacher struct {
 
 var _ attacher = (*tcxAttacher)(nil)
 
-func newTCX(a config.Attach) (*tcxAttacher, error) {
-	if a.Interface == "" {
-		return nil, fmt.Errorf("Type=tcx needs Interface=")
-	}
-	t := &tcxAttacher{iface: a.Interface, netns: a.Namespace, order: a.Order}
-	switch a.Direction {
-	case "", "ingress":
-		t.attachType, t.direction = ebpf.AttachTCXIngress, "ingress"
-	case "egress":
-		t.attachType, t.direction = ebpf.AttachTCXEgress, "egress"
-	default:
-		return nil, fmt.Errorf("Direction=%s: accepted values: ingress, egress", a.Direction)
-	}
-	if _, err := t.anchor(nil); err != nil && !strings.Contains(err.Error(), "not loaded") {
-		return nil, err
-	}
-	return t, nil
-}
-
 func (t *tcxAttacher) target() string { return netnsTarget(t.netns, t.iface) + ":" + t.direction }
 
 func (t *tcxAttacher) prepare(p *ebpf.ProgramSpec) error {
@@ -46,8 +49,6 @@ func (t *tcxAttacher) prepare(p *ebpf.ProgramSpec) error {
 	p.AttachType = t.attachType
 	return nil
 }
-
-func (t *tcxAttacher) updatable() bool { return true }
 
 // anchor turns Order= into where the link goes among the interface's other
 // tcx programs.
@@ -80,7 +81,7 @@ func (t *tcxAttacher) anchor(progs map[string]*ebpf.Program) (link.Anchor, error
 	return nil, fmt.Errorf("Order=%s: accepted values: first, last, before:PROG, after:PROG", t.order)
 }
 
-func (t *tcxAttacher) attach(prog *ebpf.Program, progs map[string]*ebpf.Program) (l link.Link, err error) {
+func (t *tcxAttacher) attach(ctx context.Context, prog *ebpf.Program, progs map[string]*ebpf.Program) (l link.Link, err error) {
 	anchor, err := t.anchor(progs)
 	if err != nil {
 		return nil, err

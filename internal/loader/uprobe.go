@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -8,10 +9,44 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
-	"github.com/bpfunit/bpfunit/internal/config"
+	"github.com/bpfunit/bpfunit/internal/attach"
 )
 
+func init() { registerKind(uprobeKind(attach.Uprobe, false), uprobeKind(attach.Uretprobe, true)) }
+
+func uprobeKind(t *attach.Type, ret bool) *kind {
+	return &kind{
+		Type:     t,
+		programs: []ebpf.ProgramType{ebpf.Kprobe},
+		fromSection: func(p *ebpf.ProgramSpec) bool {
+			// uretprobe/ must not count as uprobe; uprobe.multi/ is another link.
+			sec, _, _ := strings.Cut(p.SectionName, "/")
+			return p.AttachType == ebpf.AttachNone && (sec == string(t.Name) || sec == string(t.Name)+".s")
+		},
+		new: func(s *attach.Section, p *ebpf.ProgramSpec) (attacher, error) {
+			u := &uprobeAttacher{ret: ret, binary: s.Binary, symbol: s.Symbol, offset: s.Offset, pid: s.PID}
+			if u.binary == "" {
+				// libbpf's SEC("uprobe//bin/bash:readline")
+				if _, rest, ok := strings.Cut(p.SectionName, "/"); ok {
+					if i := strings.LastIndex(rest, ":"); i > 0 {
+						u.binary, u.symbol = rest[:i], rest[i+1:]
+					}
+				}
+			}
+			if u.binary == "" || !strings.HasPrefix(u.binary, "/") {
+				return nil, fmt.Errorf("Type=%s needs Binary= (an absolute path)", t.Name)
+			}
+			if u.symbol == "" && u.offset == 0 {
+				return nil, fmt.Errorf("Type=%s needs Symbol= or Offset=", t.Name)
+			}
+			return u, nil
+		},
+	}
+}
+
 type uprobeAttacher struct {
+	sealed
+	noPrepare
 	ret    bool
 	binary string
 	symbol string
@@ -20,25 +55,6 @@ type uprobeAttacher struct {
 }
 
 var _ attacher = (*uprobeAttacher)(nil)
-
-func newUprobe(typ config.AttachType, a config.Attach, p *ebpf.ProgramSpec) (*uprobeAttacher, error) {
-	u := &uprobeAttacher{ret: typ == config.TypeUretprobe, binary: a.Binary, symbol: a.Symbol, offset: a.Offset, pid: a.PID}
-	if u.binary == "" {
-		// libbpf's SEC("uprobe//bin/bash:readline")
-		if _, rest, ok := strings.Cut(p.SectionName, "/"); ok {
-			if i := strings.LastIndex(rest, ":"); i > 0 {
-				u.binary, u.symbol = rest[:i], rest[i+1:]
-			}
-		}
-	}
-	if u.binary == "" || !strings.HasPrefix(u.binary, "/") {
-		return nil, fmt.Errorf("Type=%s needs Binary= (an absolute path)", typ)
-	}
-	if u.symbol == "" && u.offset == 0 {
-		return nil, fmt.Errorf("Type=%s needs Symbol= or Offset=", typ)
-	}
-	return u, nil
-}
 
 func (u *uprobeAttacher) target() string {
 	t := u.binary + ":"
@@ -57,11 +73,7 @@ func (u *uprobeAttacher) target() string {
 	return t
 }
 
-func (u *uprobeAttacher) prepare(p *ebpf.ProgramSpec) error { return nil }
-
-func (u *uprobeAttacher) updatable() bool { return false }
-
-func (u *uprobeAttacher) attach(prog *ebpf.Program, _ map[string]*ebpf.Program) (link.Link, error) {
+func (u *uprobeAttacher) attach(ctx context.Context, prog *ebpf.Program, _ map[string]*ebpf.Program) (link.Link, error) {
 	ex, err := link.OpenExecutable(u.binary)
 	if err != nil {
 		return nil, err

@@ -212,7 +212,7 @@ func (m *Manager) loadUnit(ctx context.Context, u *config.Unit, spec *loader.Spe
 // attachAndPin attaches one planned attachment and pins its link into dir.
 // ctx is for the attach itself once the loader takes one (branch types).
 func (m *Manager) attachAndPin(ctx context.Context, unit string, a *loader.Attachment, loaded *loader.Loaded, dir string, t *tx) (state.Link, error) {
-	l, err := a.Attach(loaded.Programs)
+	l, err := a.Attach(ctx, loaded.Programs)
 	if err != nil {
 		return state.Link{}, m.explainBusy(unit, a, err)
 	}

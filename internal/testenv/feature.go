@@ -88,10 +88,18 @@ func NeedBPFLSM(tb testing.TB) {
 	tb.Skipf("the BPF LSM is not active (active LSMs: %s); boot with lsm=...,bpf", strings.TrimSpace(string(data)))
 }
 
-// NeedTCX skips tb unless the kernel has tcx links (Linux ≥ 6.6). The probe
-// attaches a trivial program to an interface index that does not exist:
-// a kernel with tcx answers ENODEV, one without it "not supported".
+// NeedTCX skips tb unless the kernel has tcx links (Linux ≥ 6.6).
 func NeedTCX(tb testing.TB) {
+	tb.Helper()
+	if why := TCXMissing(tb); why != "" {
+		tb.Skip(why)
+	}
+}
+
+// TCXMissing returns why the kernel has no tcx links, "" when it has. The
+// probe attaches a trivial program to an interface index that does not
+// exist: a kernel with tcx answers ENODEV, one without it "not supported".
+func TCXMissing(tb testing.TB) string {
 	tb.Helper()
 	SkipUnlessRoot(tb)
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
@@ -108,22 +116,69 @@ func NeedTCX(tb testing.TB) {
 		tb.Fatal("probe for tcx: attached to an interface that does not exist")
 	}
 	if errors.Is(err, ebpf.ErrNotSupported) {
-		tb.Skipf("kernel lacks tcx links (Linux ≥ 6.6): %v", err)
+		return "kernel lacks tcx links (Linux ≥ 6.6): " + err.Error()
 	}
 	if !errors.Is(err, unix.ENODEV) {
 		tb.Fatalf("probe for tcx: %v", err)
 	}
+	return ""
 }
 
 // NeedNetfilterLink skips tb unless the kernel has BPF netfilter programs
 // and links (Linux ≥ 6.4).
 func NeedNetfilterLink(tb testing.TB) {
 	tb.Helper()
+	if why := NetfilterLinkMissing(tb); why != "" {
+		tb.Skip(why)
+	}
+}
+
+// NetfilterLinkMissing returns why the kernel has no BPF netfilter
+// programs (Linux ≥ 6.4), "" when it has; cilium/ebpf's probe loads one.
+func NetfilterLinkMissing(tb testing.TB) string {
+	tb.Helper()
 	SkipUnlessRoot(tb)
 	if err := features.HaveProgramType(ebpf.Netfilter); err != nil {
 		if errors.Is(err, ebpf.ErrNotSupported) {
-			tb.Skipf("kernel lacks BPF netfilter programs (Linux ≥ 6.4): %v", err)
+			return "kernel lacks BPF netfilter programs (Linux ≥ 6.4): " + err.Error()
 		}
 		tb.Fatalf("probe for netfilter programs: %v", err)
 	}
+	return ""
+}
+
+// Where the kernel offers probes to perf_event_open(2): a PMU per probe
+// kind, and tracefs's probe_events files on kernels that predate the PMUs.
+const pmuDir = "/sys/bus/event_source/devices"
+
+// KprobesMissing returns why the kernel cannot attach kprobes, "" when it
+// can: it needs the kprobe PMU or tracefs's kprobe_events, which exist
+// exactly when the kernel was built with CONFIG_KPROBE_EVENTS (and so
+// CONFIG_KPROBES). It looks at sysfs and tracefs, not at the kernel's BTF
+// the loader reads, so it can catch the loader's probe being wrong.
+func KprobesMissing(tb testing.TB) string {
+	tb.Helper()
+	return probesMissing(tb, "kprobe")
+}
+
+// NeedUprobes skips tb unless the kernel can attach uprobes (the uprobe
+// PMU or tracefs's uprobe_events, CONFIG_UPROBE_EVENTS).
+func NeedUprobes(tb testing.TB) {
+	tb.Helper()
+	if why := probesMissing(tb, "uprobe"); why != "" {
+		tb.Skip(why)
+	}
+}
+
+func probesMissing(tb testing.TB, kind string) string {
+	tb.Helper()
+	SkipUnlessRoot(tb)
+	if _, err := os.Stat(pmuDir + "/" + kind + "/type"); err == nil {
+		return ""
+	}
+	NeedTracefs(tb)
+	if _, err := os.Stat(TracefsDir + "/" + kind + "_events"); err == nil {
+		return ""
+	}
+	return "kernel has no " + kind + "s: neither " + pmuDir + "/" + kind + " nor " + TracefsDir + "/" + kind + "_events exists (CONFIG_" + strings.ToUpper(kind) + "_EVENTS off)"
 }
