@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -52,12 +53,16 @@ func New(out, errOut io.Writer) *cobra.Command {
 				if u.Masked {
 					cfg = "masked"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", u.Name, u.State, len(u.Links), cfg)
+				name := u.Name
+				if config.ValidateName(name) != nil {
+					name = strconv.Quote(name) // may hold a tab or a newline
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", name, u.State, len(u.Links), cfg)
 				if u.Reason != "" {
-					notes = append(notes, u.Name+": "+u.Reason)
+					notes = append(notes, name+": "+u.Reason)
 				}
 				if u.Err != "" && !strings.Contains(u.Reason, u.Err) {
-					notes = append(notes, u.Name+": "+u.Err)
+					notes = append(notes, name+": "+u.Err)
 				}
 			}
 			tw.Flush()

@@ -2,10 +2,12 @@ package manager_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/bpfunit/bpfunit/internal/manager"
+	"github.com/bpfunit/bpfunit/internal/pins"
 	"github.com/bpfunit/bpfunit/internal/state"
 )
 
@@ -13,8 +15,8 @@ import (
 // process would and checks that Watch reports each unit once per burst,
 // and closes its channel when ctx ends.
 func TestWatchCoalesces(t *testing.T) {
-	runDir := t.TempDir()
-	m := &manager.Manager{RunDir: runDir}
+	runDir, root := t.TempDir(), t.TempDir()
+	m := &manager.Manager{RunDir: runDir, Root: pins.Root(root)}
 	ctx, cancel := context.WithCancel(t.Context())
 	w, err := m.Watch(ctx)
 	if err != nil {
@@ -31,6 +33,15 @@ func TestWatchCoalesces(t *testing.T) {
 	if err := state.Remove(runDir, "b"); err != nil {
 		t.Fatal(err)
 	}
+	// A unit directory removed without a state file (the stop of a unit
+	// that had pins only) is a change too; dots come unescaped.
+	unitDir := pins.Root(root).Unit("c.d").Dir()
+	if err := os.Mkdir(unitDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(unitDir); err != nil {
+		t.Fatal(err)
+	}
 	got := map[string]int{}
 	deadline := time.After(2 * time.Second)
 collect:
@@ -44,8 +55,8 @@ collect:
 			break collect
 		}
 	}
-	if got["a"] != 1 || got["b"] != 1 || len(got) != 2 {
-		t.Errorf("Watch reported %v, want a and b once each", got)
+	if got["a"] != 1 || got["b"] != 1 || got["c.d"] != 1 || len(got) != 3 {
+		t.Errorf("Watch reported %v, want a, b and c.d once each", got)
 	}
 	cancel()
 	select {
