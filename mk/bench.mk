@@ -4,6 +4,8 @@
 # absolute timings in tests: these machines are noisy.
 
 BENCH_N ?= 30
+# BENCH_BASELINE=path/to/an/older/bpfunit-oneshot times it in the same run.
+BENCH_BASELINE ?=
 
 .PHONY: bench bench-start bench-go bench-reload
 
@@ -12,7 +14,7 @@ bench: bench-start bench-go bench-reload ## run every benchmark (root; prints ra
 bench-start: build ## oneshot start vs xdp-loader load vs bpftool loadall+attach (root)
 	@command -v xdp-loader >/dev/null || { echo "bench-start: needs xdp-tools (apt-get install xdp-tools)"; exit 1; }
 	$(GO) build -o $(BIN)/startcmp ./internal/bench/startcmp
-	flock $(TESTLOCK) unshare -m --propagation private $(BIN)/startcmp -oneshot $(BIN)/bpfunit-oneshot -n $(BENCH_N)
+	flock $(TESTLOCK) unshare -m --propagation private $(BIN)/startcmp -oneshot $(BIN)/bpfunit-oneshot -n $(BENCH_N) $(if $(BENCH_BASELINE),-baseline $(BENCH_BASELINE))
 
 bench-go: ## Go benchmarks (generator with 1000 configs, ...)
 	flock $(TESTLOCK) $(GO) test -run '^$$' -bench . -benchmem ./...
