@@ -17,8 +17,9 @@ import (
 // do_sys_openat2 with the oneshot (the kprobe naming its function with
 // Function=, the kretprobe taking it from its ELF section), filtered with
 // Constant=target_tgid= to the test process, proves each counts the
-// test's own file opens, then stops the unit and proves it no longer runs
-// and nothing is left. On a kernel without kprobes (found by sysfs and
+// test's own file opens, reloads it (make-before-break: a new link that
+// counts on, the old one gone), then stops the unit and proves it no
+// longer runs and nothing is left. On a kernel without kprobes (found by sysfs and
 // tracefs, not by the loader) the start must fail before loading, with
 // exit 3 and a message naming kprobes, and leave nothing; then it skips.
 func TestKprobeLifecycle(t *testing.T) {
@@ -90,7 +91,23 @@ Type=%s
 				t.Fatalf("kprobe_stats[%d] counted %d of the test's %d opens", tc.key, got, n)
 			}
 
-			stopAndCheck(t, env, bin, "kprobe", links)
+			// Neither link can be updated: reload is make-before-break, a
+			// new link that counts on.
+			if out, code := env.Oneshot(t, bin, "reload", "kprobe"); code != 0 {
+				t.Fatalf("reload: exit %d: %s", code, out)
+			}
+			reloaded := unitLinks(t, env, "kprobe")
+			if len(reloaded) != 1 || reloaded[0] == links[0] {
+				t.Fatalf("links %v after reload (before %v): want one new link", reloaded, links)
+			}
+			waitLinkGone(t, links[0])
+			before = counter(t, stats, tc.key)
+			openN(n)
+			if got := counter(t, stats, tc.key) - before; got < n {
+				t.Fatalf("after reload kprobe_stats[%d] counted %d of the test's %d opens", tc.key, got, n)
+			}
+
+			stopAndCheck(t, env, bin, "kprobe", reloaded)
 			before = counter(t, stats, tc.key)
 			openN(n)
 			if after := counter(t, stats, tc.key); after != before {
