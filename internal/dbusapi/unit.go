@@ -118,7 +118,7 @@ func statsEnabled() bool {
 // snapshotAll records the properties of every unit, the base for the
 // first PropertiesChanged.
 func (s *Server) snapshotAll(ctx context.Context) {
-	sts, err := s.svc.Manager().List()
+	sts, err := s.svc.Manager().List(ctx)
 	if err != nil {
 		return
 	}
@@ -230,8 +230,10 @@ func (u *unitIntrospect) Introspect(msg dbus.Message) (string, *dbus.Error) {
 	defer u.s.leave()
 	path, _ := msg.Headers[dbus.FieldPath].Value().(dbus.ObjectPath)
 	if path == UnitPathRoot {
+		ctx, cancel := u.s.callContext()
+		defer cancel()
 		var children []string
-		if sts, err := u.s.svc.Manager().List(); err == nil {
+		if sts, err := u.s.svc.Manager().List(ctx); err == nil {
 			for _, st := range sts {
 				children = append(children, EscapeLabel(st.Name))
 			}
