@@ -430,3 +430,10 @@ func (p *managerProps) GetAll(iface string) (map[string]dbus.Variant, *dbus.Erro
 func (p *managerProps) Set(iface, name string, v dbus.Variant) *dbus.Error {
 	return newError(ErrPropertyReadOnly, "property "+name+" is read-only")
 }
+
+// Busy reports whether a call is in progress.
+func (s *Server) Busy() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls > 0
+}
