@@ -5,9 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/bpfunit/bpfunit/internal/loader"
 	"github.com/bpfunit/bpfunit/internal/manager"
 )
 
@@ -28,7 +32,7 @@ var ErrInvalidObject = manager.ErrInvalidObject
 
 // readObject reads the whole of f, which must be a regular file of at
 // most MaxObjectSize bytes, from its start, within ReadTimeout.
-func readObject(ctx context.Context, f *os.File) (io.Reader, error) {
+func readObject(ctx context.Context, f *os.File) ([]byte, error) {
 	if f == nil {
 		return nil, fmt.Errorf("%w: no file", ErrInvalidObject)
 	}
@@ -63,7 +67,7 @@ func readObject(ctx context.Context, f *os.File) (io.Reader, error) {
 		if len(r.data) > MaxObjectSize {
 			return nil, fmt.Errorf("%w: passed file is larger than %d bytes", ErrInvalidObject, MaxObjectSize)
 		}
-		return bytes.NewReader(r.data), nil
+		return r.data, nil
 	case <-ctx.Done():
 		// The reading goroutine ends when the read returns; the caller
 		// closes f, which is all that can be done about a hung mount.
@@ -85,4 +89,19 @@ func fileKind(m os.FileMode) string {
 		return "directory"
 	}
 	return "special file"
+}
+
+// hasProgram checks that obj is a BPF ELF object with program in it, so
+// that a caller who passed the wrong object hears that, not a complaint
+// about the unit's config.
+func hasProgram(obj []byte, program string) error {
+	spec, err := loader.ReadSpec(bytes.NewReader(obj))
+	if err != nil {
+		return fmt.Errorf("passed file: %w: %w", ErrInvalidObject, err)
+	}
+	if _, ok := spec.Programs[program]; !ok {
+		names := slices.Sorted(maps.Keys(spec.Programs))
+		return fmt.Errorf("passed object: %w %s (it has: %s)", manager.ErrNoSuchProgram, program, strings.Join(names, ", "))
+	}
+	return nil
 }
