@@ -1,0 +1,92 @@
+package dbus_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestIdleExit: the helper exits after the idle timeout (2 s here, set in
+// a drop-in); a subscribed peer keeps it running until the peer leaves the
+// bus; the next call activates it again.
+func TestIdleExit(t *testing.T) {
+	tb := boot(t)
+	daemonEnv(t, tb, "Environment=BPFUNITD_IDLE_TIMEOUT=2s")
+	call(t, tb, "ListUnits", "")
+	waitState(t, tb, "bpfunitd.service", "active", time.Second)
+	start := time.Now()
+	waitState(t, tb, "bpfunitd.service", "inactive", 10*time.Second)
+	if d := time.Since(start); d < time.Second {
+		t.Errorf("exited %v after the last call, idle timeout is 2s", d)
+	}
+
+	// Subscribe from a connection that stays open.
+	c := busConn(t, tb)
+	if err := c.Object(dest, mgrPath).Call(mgrIface+".Subscribe", 0).Err; err != nil {
+		t.Fatalf("Subscribe: %v", err)
+	}
+	time.Sleep(5 * time.Second)
+	if s := unitState(tb, "bpfunitd.service"); s != "active" {
+		t.Fatalf("with a subscriber the helper is %s after 5s", s)
+	}
+	// Unsubscribe makes it idle again, as does leaving the bus.
+	if err := c.Object(dest, mgrPath).Call(mgrIface+".Unsubscribe", 0).Err; err != nil {
+		t.Fatalf("Unsubscribe: %v", err)
+	}
+	waitState(t, tb, "bpfunitd.service", "inactive", 10*time.Second)
+	if err := c.Object(dest, mgrPath).Call(mgrIface+".Subscribe", 0).Err; err != nil {
+		t.Fatalf("Subscribe after reactivation: %v", err)
+	}
+	time.Sleep(3 * time.Second)
+	if s := unitState(tb, "bpfunitd.service"); s != "active" {
+		t.Fatalf("with a subscriber the helper is %s after 3s", s)
+	}
+	c.Close()
+	waitState(t, tb, "bpfunitd.service", "inactive", 10*time.Second)
+	if j := tb.Journal("bpfunitd.service"); strings.Contains(j, "Failed with result") {
+		t.Errorf("an idle exit counted as a failure:\n%s", j)
+	}
+}
+
+// TestHelperGoesAway: killing the helper or restarting dbus-daemon
+// detaches nothing; the next call activates a new helper.
+func TestHelperGoesAway(t *testing.T) {
+	tb := boot(t)
+	writeFile(t, tb, "/etc/bpfunit/sys.bpfunit", traceConfig)
+	run(t, tb, "systemctl", "daemon-reload")
+	if r := callString(t, tb, "Start", "s", "sys"); r != "done" {
+		t.Fatalf("Start: %s", r)
+	}
+	st := status(t, tb, "sys")
+	check := func(what string) {
+		t.Helper()
+		for _, l := range st.Links {
+			if !linkAlive(l.LinkID) {
+				t.Fatalf("%s detached link %d", what, l.LinkID)
+			}
+		}
+		if s := unitState(tb, "bpf@sys.service"); s != "active" {
+			t.Fatalf("%s: bpf@sys.service is %s", what, s)
+		}
+		if now := status(t, tb, "sys"); string(now.State) != "attached" {
+			t.Fatalf("%s: unit is %s", what, now.State)
+		}
+	}
+	run(t, tb, "systemctl", "kill", "--signal=SIGKILL", "bpfunitd.service")
+	waitState(t, tb, "bpfunitd.service", "failed", 5*time.Second)
+	check("SIGKILL of the helper")
+	run(t, tb, "systemctl", "reset-failed", "bpfunitd.service")
+	call(t, tb, "ListUnits", "")
+	waitState(t, tb, "bpfunitd.service", "active", time.Second)
+
+	run(t, tb, "systemctl", "restart", "dbus.service")
+	check("restarting dbus-daemon")
+	waitFor(t, "a new helper after the bus restart", func() bool {
+		_, err := tb.Run("busctl", "call", dest, mgrPath, mgrIface, "ListUnits")
+		return err == nil
+	})
+	if p := callString(t, tb, "GetUnit", "s", "sys"); p != "/org/bpfunit/unit/sys" {
+		t.Errorf("GetUnit after the bus restart: %s", p)
+	}
+	stopAndCheck(t, tb, "sys", st)
+}
