@@ -3,11 +3,12 @@ package service
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
+
+	"github.com/bpfunit/bpfunit/internal/manager"
 )
 
 // Bounds of an object passed to Replace.
@@ -21,9 +22,9 @@ const (
 	ReadTimeout = 5 * time.Second
 )
 
-// ErrInvalidObject is returned when the file passed to Replace is not a
+// ErrInvalidObject is the manager's: the file passed to Replace is not a
 // regular file, is too large, or could not be read in time.
-var ErrInvalidObject = errors.New("invalid object")
+var ErrInvalidObject = manager.ErrInvalidObject
 
 // readObject reads the whole of f, which must be a regular file of at
 // most MaxObjectSize bytes, from its start, within ReadTimeout.

@@ -37,8 +37,6 @@ type Service struct {
 
 	mu sync.Mutex
 	sd *sddbus.Conn // systemd, connected on first use
-	// subs receive the changes this Service makes (see Changes).
-	subs map[chan Change]struct{}
 }
 
 // New returns a Service over m. log receives the journal records of every
@@ -47,7 +45,7 @@ func New(m *manager.Manager, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{m: m, log: log, subs: map[chan Change]struct{}{}}
+	return &Service{m: m, log: log}
 }
 
 // Manager is the manager the Service runs on.
@@ -110,7 +108,7 @@ type UnitInfo struct {
 // ones too, and ones with pins but no config), with systemd's state of
 // its service. Without systemd, ActiveState is "".
 func (s *Service) ListUnits(ctx context.Context) ([]UnitInfo, error) {
-	sts, err := s.m.List()
+	sts, err := s.m.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list units: %w", err)
 	}
@@ -138,7 +136,7 @@ func (s *Service) GetUnit(ctx context.Context, name string) (*manager.Status, er
 	if err := config.ValidateName(name); err != nil {
 		return nil, err
 	}
-	return s.m.Status(name)
+	return s.m.Status(ctx, name)
 }
 
 // Start asks systemd to start bpf@NAME.service and waits for the job.
@@ -164,7 +162,7 @@ func (s *Service) job(ctx context.Context, c Caller, verb, name string, run jobF
 	}
 	// A name with neither config nor pins is no unit: say so instead of
 	// letting systemd run a oneshot that fails with "not configured".
-	before, err := s.m.Status(name)
+	before, err := s.m.Status(ctx, name)
 	if err != nil {
 		return "", err
 	}
@@ -185,10 +183,9 @@ func (s *Service) job(ctx context.Context, c Caller, verb, name string, run jobF
 		// the job ends (ch is buffered, nothing blocks).
 		return "", fmt.Errorf("wait for %s job of %s: %w", verb, ServiceName(name), ctx.Err())
 	}
-	after, _ := s.m.Status(name)
+	after, _ := s.m.Status(ctx, name)
 	s.log.Info("unit "+verb, append(c.attrs(), "unit", name, "job_result", string(res),
 		"before", programsOf(before), "after", programsOf(after))...)
-	s.notify(name)
 	return res, nil
 }
 
@@ -197,15 +194,14 @@ func (s *Service) Detach(ctx context.Context, c Caller, name, link string) error
 	if err := config.ValidateName(name); err != nil {
 		return err
 	}
-	before, err := s.m.Status(name)
+	before, err := s.m.Status(ctx, name)
 	if err != nil {
 		return err
 	}
-	if err := detach(ctx, s.m, name, link); err != nil {
+	if err := s.m.Detach(ctx, name, link); err != nil {
 		return err
 	}
 	s.log.Info("link detached", append(c.attrs(), "unit", name, "link", link, "before", programsOf(before))...)
-	s.notify(name)
 	return nil
 }
 
@@ -223,7 +219,7 @@ func (s *Service) Replace(ctx context.Context, c Caller, name, program string, f
 	if err != nil {
 		return 0, err
 	}
-	before, err := s.m.Status(name)
+	before, err := s.m.Status(ctx, name)
 	if err != nil {
 		return 0, err
 	}
@@ -239,50 +235,28 @@ func (s *Service) Replace(ctx context.Context, c Caller, name, program string, f
 	}
 	s.log.Info("program replaced", append(c.attrs(), "unit", name, "program", program,
 		"before", programsOf(before), "after", programsOfState(st))...)
-	s.notify(name)
 	return newProgID, nil
 }
 
-// Changes delivers the name of every unit that changed (by this Service;
-// by anyone once the manager can watch) until ctx is done.
+// Changes delivers the name of every unit that changed, whoever changed
+// it (this Service, the oneshot under systemd, another bpfunit process),
+// until ctx is done: the manager's Watch.
 func (s *Service) Changes(ctx context.Context) (<-chan Change, error) {
-	ch := make(chan Change, 64)
-	s.mu.Lock()
-	s.subs[ch] = struct{}{}
-	s.mu.Unlock()
-	go func() {
-		<-ctx.Done()
-		s.mu.Lock()
-		delete(s.subs, ch)
-		close(ch)
-		s.mu.Unlock()
-	}()
-	return ch, nil
+	return s.m.Watch(ctx)
 }
 
-func (s *Service) notify(name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for ch := range s.subs {
-		select {
-		case ch <- Change{Unit: name}:
-		default: // a slow reader misses a burst, not the latest state
-		}
-	}
-}
-
-// ErrNoSuchProgram is returned for a program name that is not valid.
-var errBadProgram = errors.New("invalid program name")
+// ErrInvalidProgram is returned for a program name that can't be one.
+var ErrInvalidProgram = errors.New("invalid program name")
 
 // ValidateProgram checks a program name given by a caller: a C identifier,
 // as the ELF symbol of a BPF program is.
 func ValidateProgram(p string) error {
 	if p == "" || len(p) > 255 {
-		return fmt.Errorf("%w: %d bytes long", errBadProgram, len(p))
+		return fmt.Errorf("%w: %d bytes long", ErrInvalidProgram, len(p))
 	}
 	for i, r := range p {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_' || i > 0 && r >= '0' && r <= '9') {
-			return fmt.Errorf("%w %q: want a C identifier", errBadProgram, p)
+			return fmt.Errorf("%w %q: want a C identifier", ErrInvalidProgram, p)
 		}
 	}
 	return nil
