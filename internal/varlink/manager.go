@@ -88,6 +88,24 @@ func Serve(ctx context.Context, ln net.Listener, b Backend, log *slog.Logger) er
 	return NewManagerServer(b, log).Serve(ctx, ln)
 }
 
+// Running is a server started by Start.
+type Running struct {
+	*Server
+	done chan error
+}
+
+// Wait returns when the server has stopped: its context ended (nil) or
+// the listener failed.
+func (r *Running) Wait() error { return <-r.done }
+
+// Start serves io.bpfunit.Manager over b on ln in the background until
+// ctx is done. Idle and Wait are what internal/daemon needs.
+func Start(ctx context.Context, ln net.Listener, b Backend, log *slog.Logger) *Running {
+	r := &Running{Server: NewManagerServer(b, log), done: make(chan error, 1)}
+	go func() { r.done <- r.Serve(ctx, ln) }()
+	return r
+}
+
 // NewManagerServer returns a server of io.bpfunit.Manager over b (and
 // org.varlink.service). Its Active and LastActivity tell the daemon
 // whether it is idle.

@@ -111,6 +111,7 @@ type Server struct {
 	conns   int
 	perUID  map[uint32]int
 	active  atomic.Int64
+	open    atomic.Int64 // connections, root's too
 	lastUse atomic.Int64 // unix nanoseconds
 }
 
@@ -178,8 +179,17 @@ func (s *Server) Register(description string, handlers map[string]Handler) error
 // while it runs), for the daemon's idle exit.
 func (s *Server) Active() int { return int(s.active.Load()) }
 
-// LastActivity is when the last call started or ended.
+// LastActivity is when the last call or connection started or ended.
 func (s *Server) LastActivity() time.Time { return time.Unix(0, s.lastUse.Load()) }
+
+// Idle is how long the server has had no connection open, 0 while it has
+// one: what bpfunitd's idle exit asks (internal/daemon.VarlinkServer).
+func (s *Server) Idle() time.Duration {
+	if s.open.Load() > 0 {
+		return 0
+	}
+	return time.Since(s.LastActivity())
+}
 
 func (s *Server) defaults() {
 	if s.MaxMessage <= 0 {
@@ -339,6 +349,12 @@ func (c *conn) replyError(e *Error) error {
 }
 
 func (s *Server) serveConn(ctx context.Context, nc net.Conn, peer Peer) {
+	s.open.Add(1)
+	s.lastUse.Store(time.Now().UnixNano())
+	defer func() {
+		s.lastUse.Store(time.Now().UnixNano())
+		s.open.Add(-1)
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer nc.Close()

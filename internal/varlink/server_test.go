@@ -620,7 +620,7 @@ func TestRealServiceReads(t *testing.T) {
 	if err := c.Call(ctx, "io.bpfunit.Manager.GetUnit", map[string]string{"name": "demo"}, &gu); err != nil {
 		t.Fatal(err)
 	}
-	st, err := m.Status("demo")
+	st, err := m.Status(ctx, "demo")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -633,3 +633,33 @@ func TestRealServiceReads(t *testing.T) {
 }
 
 func mkfifo(path string) error { return unix.Mkfifo(path, 0o600) }
+
+func TestIdle(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := Start(ctx, ln, newRecorder(), nil)
+	c := dial(t, path)
+	if err := c.Call(ctx, "org.varlink.service.GetInfo", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if r.Idle() != 0 {
+		t.Fatalf("idle %v with a connection open", r.Idle())
+	}
+	c.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for r.Idle() < 10*time.Millisecond {
+		if time.Now().After(deadline) {
+			t.Fatal("not idle after the connection closed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := r.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
