@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -174,7 +173,7 @@ func TestHelperVerbsOverVarlink(t *testing.T) {
 	})
 
 	t.Run("errors", func(t *testing.T) {
-		notReg := filepath.Join(t.TempDir(), "fifo")
+		missing := filepath.Join(t.TempDir(), "missing.o")
 		for _, tc := range []struct {
 			args []string
 			want string
@@ -185,7 +184,7 @@ func TestHelperVerbsOverVarlink(t *testing.T) {
 			{[]string{"replace", "clitest", "nosuch", obj}, varlink.ErrNoSuchProgram},
 			{[]string{"replace", "clitest", "xdp_count", "/dev/zero"}, varlink.ErrInvalidObject},
 			{[]string{"replace", "clitest", "xdp_count", "/etc/hostname"}, varlink.ErrInvalidObject},
-			{[]string{"replace", "clitest", "xdp_count", notReg}, "no such file"},
+			{[]string{"replace", "clitest", "xdp_count", missing}, "no such file"},
 		} {
 			_, errOut, code := runCLI(tc.args...)
 			if code == 0 || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 0 || !strings.HasPrefix(errOut, "bpfunit: ") {
@@ -199,5 +198,4 @@ func TestHelperVerbsOverVarlink(t *testing.T) {
 			}
 		}
 	})
-	_ = os.Remove
 }
