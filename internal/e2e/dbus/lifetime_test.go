@@ -90,3 +90,36 @@ func TestHelperGoesAway(t *testing.T) {
 	}
 	stopAndCheck(t, tb, "sys", st)
 }
+
+// TestIdleExitRace: calls that arrive while the helper is exiting idle
+// are not lost: it releases its bus name after telling systemd it is
+// stopping, so dbus-daemon queues the call for the next instance. The
+// calls are spread over the whole window in which the exit happens.
+func TestIdleExitRace(t *testing.T) {
+	tb := boot(t)
+	daemonEnv(t, tb, "Environment=BPFUNITD_IDLE_TIMEOUT=1s")
+	call(t, tb, "ListUnits", "")
+	restarts := 0
+	for i := 0; i < 16; i++ {
+		time.Sleep(time.Second + time.Duration(i)*100*time.Millisecond)
+		pid := func() string {
+			out, _ := tb.Systemctl("show", "-p", "MainPID", "--value", "bpfunitd.service")
+			return strings.TrimSpace(out)
+		}
+		before := pid()
+		out, err := tb.Run("busctl", "--timeout=10", "call", dest, mgrPath, mgrIface, "ListUnits")
+		if err != nil {
+			t.Fatalf("call %d, %v after the previous one: %v\n%s\n%s", i, time.Second+time.Duration(i)*100*time.Millisecond, err, out, tb.Journal("bpfunitd.service"))
+		}
+		if after := pid(); after != before {
+			restarts++ // exited and activated again, or activated from inactive
+		}
+	}
+	t.Logf("16 calls around the idle exit: %d of them were served by another process than the one running just before", restarts)
+	if restarts == 0 {
+		t.Error("no call met an exit or an activation: the helper never exited idle")
+	}
+	if j := tb.Journal("bpfunitd.service"); strings.Contains(j, "Failed with result") {
+		t.Errorf("an idle exit counted as a failure:\n%s", j)
+	}
+}
