@@ -1,8 +1,13 @@
 package dbus_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/bpfunit/bpfunit/internal/testenv/testbed"
 )
 
 // TestDetach: Detach removes one link; the other keeps running and the
@@ -85,6 +90,7 @@ func TestReplace(t *testing.T) {
 	if c := packets(t, after); c < c0+10 {
 		t.Errorf("xdp_stats = %d after 10 more packets, was %d: the count did not carry on", c, c0)
 	}
+	programStats(t, tb, p, id)
 	if j := tb.Journal("bpfunitd.service"); !strings.Contains(j, "program replaced") || !strings.Contains(j, "before=") {
 		t.Errorf("Replace not journaled with before/after:\n%s", j)
 	}
@@ -122,4 +128,29 @@ func TestReplace(t *testing.T) {
 	}
 	stopAndCheck(t, tb, "x", now)
 	waitGone(t, "map xdp_stats", func() bool { return mapAlive(m.ID) })
+}
+
+// programStats: with BPF statistics on (BPF_ENABLE_STATS, held only for
+// this check; the kernel turns them off when the fd closes), the Programs
+// property counts the runs of program id.
+func programStats(t *testing.T, tb *testbed.Testbed, p *pair, id uint32) {
+	t.Helper()
+	stats, err := ebpf.EnableStats(0) // BPF_STATS_RUN_TIME
+	if err != nil {
+		t.Logf("BPF_ENABLE_STATS: %v; run counts not checked", err)
+		return
+	}
+	defer stats.Close()
+	p.ping(t, tb, 5)
+	out := run(t, tb, "busctl", "--json=short", "get-property", dest, "/org/bpfunit/unit/x", unitIf, "Programs")
+	var v struct {
+		Data [][]any `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil || len(v.Data) != 1 || len(v.Data[0]) != 6 {
+		t.Fatalf("Programs: %v %s", err, out)
+	}
+	pr := v.Data[0]
+	if pr[0] != "xdp_count" || pr[1] != float64(id) || pr[3] != true || pr[4].(float64) < 5 || pr[5].(float64) <= 0 {
+		t.Errorf("Programs with stats on, after 5 pings: %v (want xdp_count, id %d, stats on, >= 5 runs, run time > 0)", pr, id)
+	}
 }
