@@ -24,7 +24,6 @@ type fdReader struct {
 
 	mu      sync.Mutex
 	pending []*os.File
-	err     error
 }
 
 func (r *fdReader) Read(p []byte) (int, error) {
