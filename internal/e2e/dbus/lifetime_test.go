@@ -1,6 +1,8 @@
 package dbus_test
 
 import (
+	"bufio"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -121,5 +123,51 @@ func TestIdleExitRace(t *testing.T) {
 	}
 	if j := tb.Journal("bpfunitd.service"); strings.Contains(j, "Failed with result") {
 		t.Errorf("an idle exit counted as a failure:\n%s", j)
+	}
+}
+
+// TestBusAndSocket: with bpfunitd.socket listening, a helper activated
+// over D-Bus is handed the Varlink socket too and serves both; an open
+// Varlink connection keeps it from exiting idle, as a subscriber does.
+func TestBusAndSocket(t *testing.T) {
+	tb := boot(t)
+	daemonEnv(t, tb, "Environment=BPFUNITD_IDLE_TIMEOUT=2s")
+	run(t, tb, "systemctl", "start", "bpfunitd.socket")
+	call(t, tb, "ListUnits", "")
+	pid := func() string {
+		out, _ := tb.Systemctl("show", "-p", "MainPID", "--value", "bpfunitd.service")
+		return strings.TrimSpace(out)
+	}
+	p := pid()
+	if p == "0" || p == "" {
+		t.Fatalf("no helper after a D-Bus call")
+	}
+	c, err := net.Dial("unix", tb.Root()+"/run/bpfunit/io.bpfunit.Manager")
+	if err != nil {
+		t.Fatalf("connect to the Varlink socket: %v", err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte(`{"method":"io.bpfunit.Manager.ListUnits"}` + "\x00")); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	reply, err := bufio.NewReader(c).ReadString(0)
+	if err != nil || !strings.Contains(reply, `"units"`) {
+		t.Fatalf("Varlink ListUnits: %v %q", err, reply)
+	}
+	if now := pid(); now != p {
+		t.Errorf("Varlink was served by pid %s, D-Bus by %s: want one helper for both", now, p)
+	}
+	time.Sleep(4 * time.Second)
+	if s := unitState(tb, "bpfunitd.service"); s != "active" || pid() != p {
+		t.Fatalf("with a Varlink connection open the helper is %s (pid %s, was %s) after 4s", s, pid(), p)
+	}
+	c.Close()
+	waitState(t, tb, "bpfunitd.service", "inactive", 10*time.Second)
+	if s := unitState(tb, "bpfunitd.socket"); s != "active" {
+		t.Errorf("bpfunitd.socket is %s after the helper exited", s)
+	}
+	if j := tb.Journal("bpfunitd.service"); strings.Contains(j, "no Varlink server") {
+		t.Errorf("the helper closed the socket:\n%s", j)
 	}
 }
