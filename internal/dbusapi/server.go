@@ -381,8 +381,10 @@ func (m *manager1) Subscribe(msg dbus.Message) *dbus.Error {
 	s.subs[name] = true
 	s.mu.Unlock()
 	// A peer that left between its call and now would never be dropped.
+	ctx, cancel := s.callContext()
+	defer cancel()
 	var has bool
-	if err := s.conn.BusObject().Call(dbusIface+".NameHasOwner", 0, name).Store(&has); err == nil && !has {
+	if err := s.conn.BusObject().CallWithContext(ctx, dbusIface+".NameHasOwner", 0, name).Store(&has); err == nil && !has {
 		s.mu.Lock()
 		delete(s.subs, name)
 		s.mu.Unlock()
