@@ -422,6 +422,8 @@ func (p *managerProps) all() map[string]dbus.Variant {
 }
 
 func (p *managerProps) Get(iface, name string) (dbus.Variant, *dbus.Error) {
+	p.s.enter()
+	defer p.s.leave()
 	if iface != ManagerIface {
 		return dbus.Variant{}, newError(ErrUnknownInterface, "no interface "+iface)
 	}
@@ -433,6 +435,8 @@ func (p *managerProps) Get(iface, name string) (dbus.Variant, *dbus.Error) {
 }
 
 func (p *managerProps) GetAll(iface string) (map[string]dbus.Variant, *dbus.Error) {
+	p.s.enter()
+	defer p.s.leave()
 	if iface != ManagerIface && iface != "" {
 		return nil, newError(ErrUnknownInterface, "no interface "+iface)
 	}
