@@ -26,7 +26,7 @@ vet: ## go vet + gofmt check
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-test: deps build ## run the whole test suite (needs root: real kernel, bpffs, netns); installs what it needs first (make deps)
+test: deps build man-check ## run the whole test suite (needs root: real kernel, bpffs, netns); installs what it needs first (make deps)
 	$(GOTEST) -timeout 30m ./...
 
 # `make deps` runs before the targets that need packages (mk/deps.mk); this
