@@ -34,3 +34,34 @@ completions: build ## generate the shell completions with the built CLI (bpfunit
 	$(BIN)/bpfunit completion bash >$(BIN)/completions/bpfunit.bash
 	$(BIN)/bpfunit completion zsh >$(BIN)/completions/_bpfunit
 	$(BIN)/bpfunit completion fish >$(BIN)/completions/bpfunit.fish
+
+# Packages are built in a copy of the tree (every file git knows or would
+# add) under build/, with packaging/debian as debian/. The Go caches are the
+# caller's, so the package's `make build` reuses them.
+PKG_BUILD    ?= build
+DEB_VERSION  ?=
+GO_ENV        = GOCACHE=$$($(GO) env GOCACHE) GOMODCACHE=$$($(GO) env GOMODCACHE) GOPATH=$$($(GO) env GOPATH) GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
+
+.PHONY: deb deb-lintian rpm pkg-tree
+
+pkg-tree:
+	rm -rf $(PKG_BUILD)/src
+	mkdir -p $(PKG_BUILD)/src/bpfunit
+	git ls-files -z -co --exclude-standard | grep -zv '^cockpit/test/node_modules/' | \
+		xargs -0 cp --parents -t $(PKG_BUILD)/src/bpfunit
+
+deb: pkg-tree ## build the Debian packages into build/deb/ (dpkg-buildpackage; DEB_VERSION= sets another version)
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || { echo "deb: needs dpkg-dev and debhelper (make deps)"; exit 1; }
+	cp -r packaging/debian $(PKG_BUILD)/src/bpfunit/debian
+	$(if $(DEB_VERSION),cd $(PKG_BUILD)/src/bpfunit && { \
+		printf 'bpfunit ($(DEB_VERSION)) unstable; urgency=medium\n\n  * Local build.\n\n -- bpfunit developers <bpfunit@example.org>  %s\n\n' "$$(date -R)"; \
+		cat debian/changelog; } >debian/changelog.new && mv debian/changelog.new debian/changelog)
+	cd $(PKG_BUILD)/src/bpfunit && $(GO_ENV) PATH=$(dir $(shell command -v $(GO))):$$PATH \
+		dpkg-buildpackage -b -us -uc -d --no-sign >../deb.log 2>&1 || { tail -30 ../deb.log; exit 1; }
+	rm -rf $(PKG_BUILD)/deb && mkdir -p $(PKG_BUILD)/deb
+	mv $(PKG_BUILD)/src/*.deb $(PKG_BUILD)/deb/
+	rm -f $(PKG_BUILD)/src/*.buildinfo $(PKG_BUILD)/src/*.changes
+	@ls $(PKG_BUILD)/deb/
+
+deb-lintian: deb ## build the Debian packages and run lintian on them: fails on an error
+	lintian --fail-on error $(PKG_BUILD)/deb/*.deb
