@@ -42,7 +42,7 @@ PKG_BUILD    ?= build
 DEB_VERSION  ?=
 GO_ENV        = GOCACHE=$$($(GO) env GOCACHE) GOMODCACHE=$$($(GO) env GOMODCACHE) GOPATH=$$($(GO) env GOPATH) GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 
-.PHONY: deb deb-lintian rpm pkg-tree
+.PHONY: deb deb-lintian example-deb rpm pkg-tree
 
 pkg-tree:
 	rm -rf $(PKG_BUILD)/src
@@ -63,5 +63,13 @@ deb: pkg-tree ## build the Debian packages into build/deb/ (dpkg-buildpackage; D
 	rm -f $(PKG_BUILD)/src/*.buildinfo $(PKG_BUILD)/src/*.changes
 	@ls $(PKG_BUILD)/deb/
 
-deb-lintian: deb ## build the Debian packages and run lintian on them: fails on an error
+deb-lintian: deb example-deb ## build the Debian packages (and the example) and run lintian on them: fails on an error
 	lintian --fail-on error $(PKG_BUILD)/deb/*.deb
+
+example-deb: ## build the packager's example (packaging/example-package) into build/deb/
+	rm -rf $(PKG_BUILD)/example && mkdir -p $(PKG_BUILD)/example $(PKG_BUILD)/deb
+	cp -r packaging/example-package $(PKG_BUILD)/example/bpfunit-example-syscount
+	cp bpf/trace_counter_bpfel.o $(PKG_BUILD)/example/bpfunit-example-syscount/syscount.bpf.o
+	cd $(PKG_BUILD)/example/bpfunit-example-syscount && \
+		dpkg-buildpackage -b -us -uc -d --no-sign >../build.log 2>&1 || { tail -30 ../build.log; exit 1; }
+	mv $(PKG_BUILD)/example/*.deb $(PKG_BUILD)/deb/
