@@ -73,3 +73,14 @@ example-deb: ## build the packager's example (packaging/example-package) into bu
 	cd $(PKG_BUILD)/example/bpfunit-example-syscount && \
 		dpkg-buildpackage -b -us -uc -d --no-sign >../build.log 2>&1 || { tail -30 ../build.log; exit 1; }
 	mv $(PKG_BUILD)/example/*.deb $(PKG_BUILD)/deb/
+
+RPM_VERSION ?= 0.1.0
+
+rpm: pkg-tree ## build the RPM packages into build/rpm/ (rpmbuild -bb, in a copy of the tree)
+	@command -v rpmbuild >/dev/null || { echo "rpm: needs rpmbuild (the rpm package: make deps)"; exit 1; }
+	rm -rf $(PKG_BUILD)/rpm && mkdir -p $(PKG_BUILD)/rpm
+	cd $(PKG_BUILD)/src/bpfunit && $(GO_ENV) GO=$(shell command -v $(GO)) \
+		rpmbuild -bb --build-in-place --define "_topdir $(abspath $(PKG_BUILD))/rpm" \
+		--define "version_override $(RPM_VERSION)" --nodeps packaging/rpm/bpfunit.spec \
+		>../rpm.log 2>&1 || { tail -30 ../rpm.log; exit 1; }
+	@find $(PKG_BUILD)/rpm/RPMS -name '*.rpm'

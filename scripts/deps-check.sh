@@ -6,9 +6,10 @@
 # so both `command -v` and apt-get see them missing; nothing of the host
 # changes. Used by internal/e2e/pkgtest (TestDepsNamesMissing); root.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self=$(readlink -f "$0")
+cd "$(dirname "$self")/.."
 if [ -z "${DEPS_CHECK_INNER:-}" ]; then
-	exec env DEPS_CHECK_INNER=1 unshare -m --propagation private "$0" "$@"
+	exec env DEPS_CHECK_INNER=1 unshare -m --propagation private "$self" "$@"
 fi
 hide=()
 while [ $# -gt 0 ] && [ "$1" != -- ]; do hide+=("$1"); shift; done
@@ -17,13 +18,8 @@ while [ $# -gt 0 ] && [ "$1" != -- ]; do hide+=("$1"); shift; done
 
 tmp=$(mktemp -d)
 mount -t tmpfs tmpfs "$tmp"
-python3 - "$tmp/status" "${hide[@]}" <<'PY'
-import sys
-out, drop = sys.argv[1], set(sys.argv[2:])
-stanzas = open('/var/lib/dpkg/status').read().split('\n\n')
-keep = [s for s in stanzas if s.split('\n')[0].removeprefix('Package: ') not in drop]
-open(out, 'w').write('\n\n'.join(keep))
-PY
+awk -v drop="${hide[*]}" 'BEGIN { RS = ""; ORS = "\n\n"; n = split(drop, d, " "); for (i = 1; i <= n; i++) hidden[d[i]] = 1 }
+	{ split($0, l, "\n"); p = l[1]; sub(/^Package: /, "", p); if (!(p in hidden)) print }' /var/lib/dpkg/status >"$tmp/status"
 mount --bind "$tmp/status" /var/lib/dpkg/status
 : >"$tmp/empty"
 for p in "${hide[@]}"; do
