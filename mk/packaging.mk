@@ -40,15 +40,16 @@ completions: build ## generate the shell completions with the built CLI (bpfunit
 # caller's, so the package's `make build` reuses them.
 PKG_BUILD    ?= build
 DEB_VERSION  ?=
-GO_ENV        = GOCACHE=$$($(GO) env GOCACHE) GOMODCACHE=$$($(GO) env GOMODCACHE) GOPATH=$$($(GO) env GOPATH) GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
+GO_ENV        = GOCACHE=$$($(GO) env GOCACHE) GOMODCACHE=$$($(GO) env GOMODCACHE) GOPATH=$$($(GO) env GOPATH) GOFLAGS=-buildvcs=false GOTOOLCHAIN=$$($(GO) env GOTOOLCHAIN)
 
 .PHONY: deb deb-lintian example-deb rpm pkg-tree
 
 pkg-tree:
 	rm -rf $(PKG_BUILD)/src
 	mkdir -p $(PKG_BUILD)/src/bpfunit
-	git ls-files -z -co --exclude-standard | grep -zv '^cockpit/test/node_modules/' | \
-		xargs -0 cp --parents -t $(PKG_BUILD)/src/bpfunit
+	{ git ls-files -z -co --exclude-standard 2>/dev/null || \
+		find . -path ./.git -prune -o -path ./bin -prune -o -path ./build -prune -o -type f -printf '%P\0'; } | \
+		grep -zv '^cockpit/test/node_modules/' | xargs -0 cp --parents -t $(PKG_BUILD)/src/bpfunit
 
 deb: pkg-tree ## build the Debian packages into build/deb/ (dpkg-buildpackage; DEB_VERSION= sets another version)
 	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || { echo "deb: needs dpkg-dev and debhelper (make deps)"; exit 1; }

@@ -23,13 +23,16 @@ func TestRPM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []string{"%systemd_post bpf.target", "%systemd_preun bpf.target", "%systemd_postun bpf.target bpf@.service"} {
+	for _, m := range []string{"%systemd_post bpf.target bpfunitd.socket", "%systemd_preun bpf.target bpfunitd.socket", "%systemd_postun bpf.target bpf@.service"} {
 		if !strings.Contains(string(spec), "\n"+m+"\n") {
 			t.Errorf("bpfunit.spec does not use %q", m)
 		}
 	}
-	if strings.Contains(string(spec), "\n%systemd_postun_with_restart") {
-		t.Error("bpfunit.spec restarts units on upgrade (systemd_postun_with_restart)")
+	for _, line := range strings.Split(string(spec), "\n") {
+		units, ok := strings.CutPrefix(line, "%systemd_postun_with_restart ")
+		if ok && strings.TrimSpace(units) != "bpfunitd.service" {
+			t.Errorf("bpfunit.spec restarts more than bpfunitd on upgrade: %s", line)
+		}
 	}
 
 	dir := t.TempDir()
@@ -48,8 +51,10 @@ func TestRPM(t *testing.T) {
 	if !strings.Contains(preun, "$1 -eq 0") || !strings.Contains(preun, "systemctl stop 'bpf@*.service'") {
 		t.Errorf("preun does not stop every bpf@ instance on removal:\n%s", preun)
 	}
-	if regexp.MustCompile(`systemctl[^\n]*restart`).MatchString(scripts) {
-		t.Errorf("a scriptlet restarts units:\n%s", scripts)
+	for _, m := range regexp.MustCompile(`systemctl[^\n]*restart[^\n]*`).FindAllString(scripts, -1) {
+		if !strings.Contains(m, "restart bpfunitd.service ") {
+			t.Errorf("a scriptlet restarts more than bpfunitd: %s", m)
+		}
 	}
 	if !strings.Contains(postun, "daemon-reload") {
 		t.Errorf("postun does not reload systemd:\n%s", postun)
