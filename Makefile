@@ -28,15 +28,19 @@ vet: ## go vet + gofmt check
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-test: build ## run the whole test suite (needs root: real kernel, bpffs, netns)
+test: deps build man-check ## run the whole test suite (needs root: real kernel, bpffs, netns); installs what it needs first (make deps)
 	$(GOTEST) -timeout 30m ./...
+
+# `make deps` runs before the targets that need packages (mk/deps.mk); this
+# comes before the includes so that deps is the first prerequisite of each.
+bench: deps
 
 -include mk/*.mk
 
 DEMO_STATE ?= /tmp/bpfunit-demo
 
 .PHONY: demo
-demo: ## the whole story in a systemd testbed: config, systemctl start, live counters, reload, stop, nothing left (root)
+demo: deps ## the whole story in a systemd testbed: config, systemctl start, live counters, reload, stop, nothing left (root)
 	rm -rf $(DEMO_STATE)/stage
 	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(DEMO_STATE))/stage PREFIX=/usr >/dev/null
 	TESTBED_STATE=$(DEMO_STATE) scripts/demo.sh

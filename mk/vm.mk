@@ -13,9 +13,8 @@ PKGS       ?= ./...
 
 .PHONY: vm-deps vm-kernels test-kernels test-vm
 
-vm-deps: ## install what the VM runner needs (qemu-system-x86, busybox-static, kmod)
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		qemu-system-x86 busybox-static kmod xz-utils iproute2 iputils-ping >/dev/null
+vm-deps: ## install what the VM runner needs (the vm group of scripts/deps.list: qemu-system-x86, busybox-static, ...)
+	@scripts/deps.sh vm
 
 vm-kernels: ## download and extract the matrix's Debian kernels into /var/cache/bpfunit-vm
 	@set -e; for k in $(filter-out host,$(KERNELS)); do $(VM_SCRIPTS)/fetch-kernel.sh $$k; done

@@ -1,0 +1,68 @@
+package pkgtest_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/bpfunit/bpfunit/internal/testenv"
+)
+
+// wouldInstall runs scripts/deps-check.sh with the packages hidden and
+// returns the packages make deps (dry run) would install, and its output.
+func wouldInstall(t *testing.T, hide ...string) ([]string, string) {
+	t.Helper()
+	cmd := exec.Command(root+"/scripts/deps-check.sh", hide...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("deps-check.sh %v: %v\n%s", hide, err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if rest, ok := strings.CutPrefix(line, "deps: would install "); ok {
+			return strings.Fields(rest), string(out)
+		}
+	}
+	return nil, string(out)
+}
+
+// TestDepsNamesMissing: on this machine with ping, bpftool and xdp-tools
+// hidden (their files covered and dpkg's status without them, in a private
+// mount namespace: the host is not changed), `make deps` names exactly those
+// packages and apt-get would install them; without apt-get it says so in
+// one line and fails.
+func TestDepsNamesMissing(t *testing.T) {
+	testenv.SkipUnlessRoot(t)
+	for _, c := range []string{"unshare", "dpkg", "apt-get", "awk"} {
+		testenv.NeedCommand(t, c)
+	}
+	if lists, _ := filepath.Glob("/var/lib/apt/lists/*_Packages*"); len(lists) == 0 {
+		t.Skip("no apt package lists (apt-get update): apt-get --simulate cannot resolve names")
+	}
+	base, _ := wouldInstall(t)
+	hide := []string{"iputils-ping", "bpftool", "xdp-tools"}
+	got, out := wouldInstall(t, hide...)
+	want := slices.Concat(hide, base)
+	slices.Sort(got)
+	slices.Sort(want)
+	want = slices.Compact(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("make deps with %v hidden would install %v, want %v:\n%s", hide, got, want, out)
+	}
+	for _, p := range hide {
+		if !strings.Contains(out, "Inst "+p+" ") {
+			t.Errorf("apt-get --simulate would not install %s:\n%s", p, out)
+		}
+	}
+
+	cmd := exec.Command(root+"/scripts/deps-check.sh", append(hide, "--", "sh", "-c",
+		"mount --bind /dev/null \"$(command -v apt-get)\" && make --no-print-directory deps DEPS_GROUPS=base")...)
+	b, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("make deps without apt-get succeeded:\n%s", b)
+	}
+	if !strings.Contains(string(b), "deps: missing packages (Debian names): iputils-ping bpftool xdp-tools;") {
+		t.Errorf("make deps without apt-get did not name the packages:\n%s", b)
+	}
+}
