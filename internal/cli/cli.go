@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -36,7 +37,7 @@ func New(out, errOut io.Writer) *cobra.Command {
 		Short: "List configured and attached units",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			units, err := m().List()
+			units, err := m().List(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -45,14 +46,27 @@ func New(out, errOut io.Writer) *cobra.Command {
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "UNIT\tSTATE\tLINKS\tCONFIG")
+			var notes []string
 			for _, u := range units {
 				cfg := u.Config
 				if u.Masked {
 					cfg = "masked"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", u.Name, u.State, len(u.Links), cfg)
+				if u.Reason != "" {
+					notes = append(notes, u.Name+": "+u.Reason)
+				}
+				if u.Err != "" {
+					notes = append(notes, u.Name+": "+u.Err)
+				}
 			}
 			tw.Flush()
+			if len(notes) > 0 {
+				fmt.Fprintln(out)
+				for _, n := range notes {
+					fmt.Fprintln(out, n)
+				}
+			}
 			fmt.Fprintf(out, "\n%d units listed.\n", len(units))
 			return nil
 		},
@@ -63,7 +77,7 @@ func New(out, errOut io.Writer) *cobra.Command {
 		Short: "Show a unit's links, programs and maps as the kernel sees them",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := m().Status(args[0])
+			st, err := m().Status(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -91,7 +105,7 @@ func New(out, errOut io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := mg.Verify(u)
+			res, err := mg.Verify(cmd.Context(), u)
 			if err != nil {
 				return err
 			}
@@ -117,6 +131,12 @@ func printJSON(out io.Writer, v any) error {
 func printStatus(out io.Writer, st *manager.Status) {
 	fmt.Fprintf(out, "● %s - %s\n", st.Name, st.Description)
 	fmt.Fprintf(out, "     State: %s\n", st.State)
+	if st.Reason != "" {
+		fmt.Fprintf(out, "    Reason: %s\n", st.Reason)
+	}
+	if st.Err != "" {
+		fmt.Fprintf(out, "     Error: %s\n", st.Err)
+	}
 	if st.Config != "" {
 		fmt.Fprintf(out, "    Config: %s\n", st.Config)
 	}
@@ -135,14 +155,17 @@ func printStatus(out io.Writer, st *manager.Status) {
 			label = "           "
 		}
 		alive := ""
-		if !l.Alive {
+		switch {
+		case l.Detached:
+			alive = " (detached)"
+		case !l.Alive:
 			alive = " (dead)"
 		}
 		swap := ""
 		if l.LastSwap != "" {
 			swap = " (last swap: " + l.LastSwap + ")"
 		}
-		fmt.Fprintf(out, "%s %s %s -> %s link %d prog %d tag %s%s%s\n", label, l.Type, l.Program, l.Target, l.LinkID, l.ProgID, l.ProgTag, alive, swap)
+		fmt.Fprintf(out, "%s %s %s %s -> %s link %d prog %d tag %s%s%s\n", label, filepath.Base(l.Pin), l.Type, l.Program, l.Target, l.LinkID, l.ProgID, l.ProgTag, alive, swap)
 	}
 	for i, mp := range st.Maps {
 		label := "      Maps:"

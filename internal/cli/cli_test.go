@@ -97,7 +97,7 @@ func TestListStatusStarted(t *testing.T) {
 		if len(u.Links) != 1 || u.Links[0].LinkID != want.LinkID || !u.Links[0].Alive {
 			t.Errorf("list --json: clitest links %+v, want link %d alive", u.Links, want.LinkID)
 		}
-		if units[1].State != manager.StateNotAttached || len(units[1].Links) != 0 {
+		if units[1].State != manager.StateNotStarted || len(units[1].Links) != 0 {
 			t.Errorf("list --json: idle is %+v", units[1])
 		}
 	})
@@ -111,7 +111,7 @@ func TestListStatusStarted(t *testing.T) {
 		if f := strings.Fields(lines[1]); len(f) != 4 || f[0] != "clitest" || f[1] != "attached" || f[2] != "1" || f[3] != cfg {
 			t.Errorf("list: clitest row %q", lines[1])
 		}
-		if f := strings.Fields(lines[2]); len(f) != 4 || f[0] != "idle" || f[1] != "not-attached" || f[2] != "0" {
+		if f := strings.Fields(lines[2]); len(f) != 4 || f[0] != "idle" || f[1] != "not-started" || f[2] != "0" {
 			t.Errorf("list: idle row %q", lines[2])
 		}
 		if lines[4] != "2 units listed." {
@@ -154,7 +154,7 @@ func TestListStatusStarted(t *testing.T) {
 			"State: attached",
 			"Config: " + cfg,
 			"Object: " + obj,
-			fmt.Sprintf("Links: xdp xdp_count -> %s/%s link %d prog %d tag %s\n", pair.NsB, pair.IfB, want.LinkID, want.ProgID, want.ProgTag),
+			fmt.Sprintf("Links: %s xdp xdp_count -> %s/%s link %d prog %d tag %s\n", filepath.Base(want.Pin), pair.NsB, pair.IfB, want.LinkID, want.ProgID, want.ProgTag),
 			"Maps: xdp_stats id ",
 		} {
 			if !strings.Contains(out, w) {
@@ -180,7 +180,7 @@ func TestListStatusStarted(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustRun(t, env, cli, "status", "--json", "clitest")), &s); err != nil {
 		t.Fatal(err)
 	}
-	if s.State != manager.StateNotAttached || len(s.Links) != 0 || len(s.Maps) != 0 {
+	if s.State != manager.StateNotStarted || len(s.Links) != 0 || len(s.Maps) != 0 {
 		t.Errorf("status after stop: %+v", s)
 	}
 }

@@ -82,7 +82,7 @@ func TestTargetXDPTraffic(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	noUnitLeft(t, tb, "count")
-	if st := status(t, tb, "count"); st.State != manager.StateNotAttached {
+	if st := status(t, tb, "count"); st.State != manager.StateNotStarted {
 		t.Errorf("status after stop: %s", st.State)
 	}
 	if n := p.ping(t, tb, 3); n != 3 {

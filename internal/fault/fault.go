@@ -1,9 +1,14 @@
 // Package fault lets tests kill a bpfunit process at a named step, to prove
 // that whatever a SIGKILL leaves behind, the next start or stop repairs.
 //
-// The hook is the environment variable BPFUNIT_FAULT=STEP: when the process
-// reaches Point(STEP) it sends itself SIGKILL. It is inert otherwise; real
-// systems never set it.
+// Nothing here runs at init: a program that wants the hook (the oneshot,
+// bpfunitd) calls [FromEnv] in main and hands the result to the manager
+// (manager.Manager.Fault). A nil hook, what real systems have, does
+// nothing.
+//
+// Step names are "<operation>:<where>", e.g. "start:after-load",
+// "reload:before-commit", "detach:after-unpin"; Replace runs the reload
+// steps.
 package fault
 
 import (
@@ -11,15 +16,24 @@ import (
 	"syscall"
 )
 
-// Env names the environment variable that arms a fault.
+// Env names the environment variable that arms a fault: BPFUNIT_FAULT=STEP.
 const Env = "BPFUNIT_FAULT"
 
-var armed = os.Getenv(Env)
-
-// Point kills the process with SIGKILL if step is the armed fault.
-func Point(step string) {
-	if armed != "" && armed == step {
-		syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {} // SIGKILL is not deliverable late, but never run on
+// FromEnv returns the hook armed by BPFUNIT_FAULT, or nil when it is unset.
+func FromEnv() func(step string) {
+	armed := os.Getenv(Env)
+	if armed == "" {
+		return nil
 	}
+	return func(step string) {
+		if step == armed {
+			Kill()
+		}
+	}
+}
+
+// Kill sends the process SIGKILL and never returns.
+func Kill() {
+	syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {} // SIGKILL is not deliverable late, but never run on
 }

@@ -2,8 +2,13 @@
 // processes with flock(2) on a file under /run/bpfunit/lock.
 //
 // A flock dies with its process, so a SIGKILLed oneshot never leaves a unit
-// locked. Mutating code takes a [Scope], which only [Run] can make, so a
-// change without the lock does not compile.
+// locked. Two goroutines of one process (the D-Bus helper) exclude each
+// other too: each [Run] opens the file anew, and flock locks belong to the
+// open file, not the process.
+//
+// Mutating code takes a [Scope], which only [Run] hands out valid: a zero
+// Scope compiles, but [Scope.Check] refuses it with [ErrNotHeld], so a
+// change attempted without the lock fails instead of racing.
 package lock
 
 import (
@@ -17,17 +22,30 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Scope proves that the caller holds the lock named by Name.
+var (
+	// ErrNotHeld is returned by Scope.Check for a Scope that did not come
+	// from Run.
+	ErrNotHeld = errors.New("lock not held")
+	// ErrTimeout is returned by Run when ctx ended while it waited for
+	// the lock; the error wraps ctx.Err() too.
+	ErrTimeout = errors.New("lock wait ended")
+)
+
+// Scope proves that the caller holds a lock.
 type Scope struct {
-	name string
 	held bool
 }
 
-// Name is the lock's name.
-func (s Scope) Name() string { return s.name }
-
 // Valid reports whether s came from Run.
 func (s Scope) Valid() bool { return s.held }
+
+// Check returns ErrNotHeld unless s came from Run.
+func (s Scope) Check() error {
+	if !s.held {
+		return ErrNotHeld
+	}
+	return nil
+}
 
 // Run takes the exclusive lock dir/name.lock, runs fn and releases it. It
 // polls with LOCK_NB and a backoff from 1 ms to 100 ms so that ctx can end
@@ -53,11 +71,11 @@ func Run(ctx context.Context, dir, name string, fn func(context.Context, Scope) 
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("wait for lock %s: %w", path, ctx.Err())
+			return fmt.Errorf("wait for lock %s: %w: %w", path, ErrTimeout, ctx.Err())
 		case <-time.After(delay):
 		}
 		delay = min(delay*2, 100*time.Millisecond)
 	}
 	// Closing f releases the lock; nothing else needs undoing.
-	return fn(ctx, Scope{name: name, held: true})
+	return fn(ctx, Scope{held: true})
 }

@@ -345,7 +345,8 @@ func fpManager(env *testenv.Env) *manager.Manager {
 
 // TestStartRepairsDetachedLink: a link detached behind bpfunit's back
 // (bpftool link detach) stays pinned but attached to nothing. Status must
-// call it broken, and a start must attach again instead of adopting it.
+// call it partly attached and say why, and a start must attach again
+// instead of adopting it.
 func TestStartRepairsDetachedLink(t *testing.T) {
 	testenv.CheckLeaks(t)
 	env := testenv.NewEnv(t)
@@ -367,12 +368,12 @@ func TestStartRepairsDetachedLink(t *testing.T) {
 	}
 	fpAssertNoXDP(t, pair)
 
-	st, err := fpManager(env).Status("detached")
+	st, err := fpManager(env).Status(t.Context(), "detached")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.State != manager.StateBroken || len(st.Links) != 1 || st.Links[0].Alive {
-		t.Errorf("status of a detached link: state %s, links %+v; want broken, not alive", st.State, st.Links)
+	if st.State != manager.StatePartial || !strings.Contains(st.Reason, "behind bpfunit's back") || len(st.Links) != 1 || st.Links[0].Alive {
+		t.Errorf("status of a detached link: state %s (%s), links %+v; want partly-attached, not alive", st.State, st.Reason, st.Links)
 	}
 
 	fpMustOneshot(t, env, bin, "start", "detached")
@@ -386,7 +387,7 @@ func TestStartRepairsDetachedLink(t *testing.T) {
 	if n := testenv.Counter(t, filepath.Join(env.PinRoot, "detached", "maps", "xdp_stats"), 0); n < 2 {
 		t.Errorf("xdp_stats[0] = %d after re-attach, want >= 2", n)
 	}
-	if st, err := fpManager(env).Status("detached"); err != nil || st.State != manager.StateAttached {
+	if st, err := fpManager(env).Status(t.Context(), "detached"); err != nil || st.State != manager.StateAttached {
 		t.Errorf("status after repair: %+v, %v", st, err)
 	}
 	fpMustOneshot(t, env, bin, "stop", "detached")
@@ -447,8 +448,13 @@ func TestStartRepairsLostState(t *testing.T) {
 		if err := damage.do(); err != nil {
 			t.Fatal(err)
 		}
-		if st, err := fpManager(env).Status("lost"); err != nil || st.State != manager.StateBroken {
+		st, err := fpManager(env).Status(t.Context(), "lost")
+		if err != nil || st.State != manager.StateBroken {
 			t.Errorf("state %s: status %+v, %v; want broken", damage.what, st, err)
+		}
+		// A damaged file is named, with what is wrong with it.
+		if damage.what != "deleted" && (st == nil || !strings.Contains(st.Reason, stateFile) || !strings.Contains(st.Err, stateFile)) {
+			t.Errorf("state %s: status reason %q, error %q; want both to name %s", damage.what, st.Reason, st.Err, stateFile)
 		}
 		fpMustOneshot(t, env, bin, "start", "lost")
 		fpAssertAttached(t, env, pair, "lost", before, 1)

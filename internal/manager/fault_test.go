@@ -22,7 +22,7 @@ func fpFaultPoints(t *testing.T, prefix string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	re := regexp.MustCompile(`fault\.Point\("([^"]+)"\)`)
+	re := regexp.MustCompile(`m\.fault\("([^"]+)"\)`)
 	var steps []string
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
@@ -40,7 +40,7 @@ func fpFaultPoints(t *testing.T, prefix string) []string {
 	}
 	slices.Sort(steps)
 	if len(steps) == 0 {
-		t.Fatalf("no fault.Point(%q...) found in the manager's sources", prefix)
+		t.Fatalf("no m.fault(%q...) found in the manager's sources", prefix)
 	}
 	return steps
 }

@@ -2,11 +2,10 @@ package manager
 
 import (
 	"context"
-	"errors"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/bpfunit/bpfunit/internal/config"
 	"github.com/bpfunit/bpfunit/internal/lock"
@@ -21,11 +20,9 @@ const (
 	DefaultRunDir = "/run/bpfunit"
 )
 
-// ErrAlreadyStarted is returned by Start when the unit is attached with a
-// different config or object.
-var ErrAlreadyStarted = errors.New("already started with a different config or object")
-
-// Manager performs operations on units.
+// Manager performs operations on units. Its methods are safe for concurrent
+// use: operations on one unit exclude each other through the unit's lock,
+// also against other processes.
 type Manager struct {
 	// Root is the bpffs directory with one directory per unit.
 	Root pins.Root
@@ -35,6 +32,21 @@ type Manager struct {
 	ConfigDirs []string
 	// Log receives one record per thing done, with structured fields.
 	Log *slog.Logger
+	// OnChange, if set, is called after every change this Manager made
+	// to a unit is committed (start, stop, reload, replace, detach), on
+	// the goroutine that made it, after the unit's lock is released.
+	// Optional. Watch reports changes of other processes as well.
+	OnChange func(Change)
+	// Fault, if set, is called at every named step of an operation
+	// (internal/fault); tests arm it to kill the process there.
+	// Optional: nil in production.
+	Fault func(step string)
+}
+
+// Change says that a unit's state changed.
+type Change struct {
+	// Unit is the unit's name.
+	Unit string
 }
 
 // FromEnv returns a Manager with the default paths, overridden by
@@ -53,6 +65,27 @@ func FromEnv(log *slog.Logger) *Manager {
 	return m
 }
 
+func (m *Manager) log() *slog.Logger {
+	if m.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return m.Log
+}
+
+// fault runs the fault hook at step.
+func (m *Manager) fault(step string) {
+	if m.Fault != nil {
+		m.Fault(step)
+	}
+}
+
+// changed reports a committed change of unit name to OnChange.
+func (m *Manager) changed(name string) {
+	if m.OnChange != nil {
+		m.OnChange(Change{Unit: name})
+	}
+}
+
 func (m *Manager) lockDir() string { return filepath.Join(m.RunDir, "lock") }
 
 // withUnitLock runs fn holding the unit's lock.
@@ -68,33 +101,12 @@ func (m *Manager) withShareLock(ctx context.Context, path string, fn func(contex
 	return lock.Run(ctx, m.lockDir(), "share-"+pins.EscapeTarget(path), fn)
 }
 
-// undo is a stack of rollback steps.
-type undo struct {
-	log   *slog.Logger
-	steps []func() error
-	// held are the link and program FDs the steps need; close releases
-	// them when the operation is over, committed or rolled back.
-	held []io.Closer
-}
+// rollbackTimeout bounds the lock waits of a rollback, which runs even
+// when the operation's ctx was cancelled.
+const rollbackTimeout = 10 * time.Second
 
-func (u *undo) push(f func() error) { u.steps = append(u.steps, f) }
-
-func (u *undo) hold(c ...io.Closer) { u.held = append(u.held, c...) }
-
-func (u *undo) close() {
-	for _, c := range u.held {
-		c.Close()
-	}
-	u.held = nil
-}
-
-// run rolls back in reverse. Rollback errors are logged: the error that
-// caused the rollback is the one the caller returns.
-func (u *undo) run() {
-	for i := len(u.steps) - 1; i >= 0; i-- {
-		if err := u.steps[i](); err != nil {
-			u.log.Warn("rollback step failed", "err", err)
-		}
-	}
-	u.steps = nil
+// rollbackContext is ctx without its cancellation: undoing must not stop
+// halfway because the caller gave up.
+func rollbackContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/cilium/ebpf/link"
 
 	"github.com/bpfunit/bpfunit/internal/config"
-	"github.com/bpfunit/bpfunit/internal/fault"
 	"github.com/bpfunit/bpfunit/internal/loader"
 	"github.com/bpfunit/bpfunit/internal/lock"
 	"github.com/bpfunit/bpfunit/internal/pins"
@@ -27,9 +26,6 @@ const (
 	SwapAtomic          = "atomic"
 	SwapMakeBeforeBreak = "make-before-break"
 )
-
-// ErrNotStarted is returned by Reload and Replace for a unit that is not attached.
-var ErrNotStarted = errors.New("not started")
 
 // Reload replaces the programs of a started unit with those of its current
 // config and object, keeping its maps: links the kernel can update swap
@@ -104,28 +100,23 @@ func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec
 		return nil, fmt.Errorf("unit %s: %w", u.Name, err)
 	}
 
-	undo := &undo{log: m.Log}
-	defer func() {
-		if err != nil {
-			undo.run()
-		}
-		undo.close()
-	}()
+	t := newTx(m.log())
+	defer t.finish(&err)
 	if err := os.Mkdir(ud.Staging(), 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", ud.Staging(), err)
 	}
-	undo.push(func() error { return m.detachDir(ud.Staging()) })
+	t.onUndo("remove staging", func() error { return m.detachDir(ud.Staging()) })
 	if err := os.MkdirAll(ud.Maps(), 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", ud.Maps(), err)
 	}
 	tLoad := time.Now()
-	loaded, shared, err := m.loadUnit(ctx, u, spec, plan, undo, only)
+	loaded, shared, err := m.loadUnit(ctx, u, spec, plan, t, only)
 	if err != nil {
 		return nil, err
 	}
 	defer loaded.Close()
-	fault.Point("reload:after-load")
-	m.Log.Debug("reload: programs loaded", "unit", u.Name, "programs", len(loaded.Programs), "took", time.Since(tLoad))
+	m.fault("reload:after-load")
+	m.log().Debug("reload: programs loaded", "unit", u.Name, "programs", len(loaded.Programs), "took", time.Since(tLoad))
 	tSwap := time.Now()
 
 	// Mark the swap as under way, so that a reload killed in the middle is
@@ -135,7 +126,7 @@ func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec
 	if err := state.Write(m.RunDir, &pending); err != nil {
 		return nil, err
 	}
-	undo.push(func() error { return state.Write(m.RunDir, prev) })
+	t.onUndo("restore state", func() error { return state.Write(m.RunDir, prev) })
 
 	old := map[string]state.Link{}
 	for _, l := range prev.Links {
@@ -143,7 +134,6 @@ func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec
 	}
 	next := *prev
 	next.Links = nil
-	var commit []func() error
 	planned := map[string]bool{}
 	for _, a := range plan {
 		planned[a.PinName] = true
@@ -151,23 +141,23 @@ func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec
 		_, existed := old[a.PinName]
 		var ls state.Link
 		if existed && a.Updatable() {
-			ls, err = m.updateInPlace(a, pin, loaded, undo)
+			ls, err = m.updateInPlace(a, pin, loaded, t)
 		} else {
-			ls, err = m.attachAndPin(a, loaded, ud.Staging(), undo)
+			ls, err = m.attachAndPin(a, loaded, ud.Staging(), t)
 			staged := filepath.Join(ud.Staging(), a.PinName)
 			if existed {
 				ls.LastSwap = SwapMakeBeforeBreak
 			}
-			commit = append(commit, func() error { return replacePin(staged, pin) })
+			t.onCommit("move "+staged, func() error { return replacePin(staged, pin) })
 		}
 		if err != nil {
 			return nil, fmt.Errorf("unit %s: %w", u.Name, err)
 		}
 		ls.Pin = pin
 		next.Links = append(next.Links, ls)
-		fault.Point("reload:after-swap")
+		m.fault("reload:after-swap")
 	}
-	m.Log.Debug("reload: links swapped", "unit", u.Name, "links", len(plan), "took", time.Since(tSwap))
+	m.log().Debug("reload: links swapped", "unit", u.Name, "links", len(plan), "took", time.Since(tSwap))
 	tCommit := time.Now()
 	for name, l := range old {
 		switch {
@@ -175,7 +165,7 @@ func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec
 		case only != "" && l.Program != only:
 			next.Links = append(next.Links, l) // Replace leaves other programs alone
 		default:
-			commit = append(commit, func() error { return detachPin(l.Pin, nil) })
+			t.onCommit("drop "+l.Pin, func() error { return detachPin(l.Pin, nil) })
 		}
 	}
 	if only == "" {
@@ -185,36 +175,28 @@ func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec
 	}
 	next.Reloaded = time.Now().UTC()
 	next.ReloadPending = false
-	next.Maps = nil
-	for _, name := range loaded.PinnedMaps {
-		next.Maps = append(next.Maps, state.Map{Name: name, Pin: filepath.Join(ud.Maps(), name)})
-	}
 	if err := state.Write(m.RunDir, &next); err != nil {
 		return nil, err
 	}
-	fault.Point("reload:before-commit")
+	m.fault("reload:before-commit")
 	// Past this point the new programs are in place; what is left only
 	// moves pins and drops old links, and a failure there is repaired by
 	// the next stop or start, so it is reported but not rolled back.
-	var errs []error
-	for _, c := range commit {
-		errs = append(errs, c())
-	}
-	errs = append(errs, rmdirIfEmpty(ud.Staging()))
-	undo.steps = nil
-	m.Log.Debug("reload: committed", "unit", u.Name, "took", time.Since(tCommit))
+	t.onCommit("remove staging", func() error { return rmdirIfEmpty(ud.Staging()) })
+	commitErr := t.commit()
+	m.log().Debug("reload: committed", "unit", u.Name, "took", time.Since(tCommit))
 	for _, l := range next.Links {
-		m.Log.Info("reloaded", "unit", u.Name, "program", l.Program, "target", l.Target, "prog_id", l.ProgID, "swap", l.LastSwap)
+		m.log().Info("reloaded", "unit", u.Name, "program", l.Program, "target", l.Target, "prog_id", l.ProgID, "swap", l.LastSwap)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return &next, fmt.Errorf("unit %s: reloaded, but cleaning up failed: %w", u.Name, err)
+	if commitErr != nil {
+		return &next, fmt.Errorf("unit %s: reloaded, but cleaning up failed: %w", u.Name, commitErr)
 	}
 	return &next, nil
 }
 
 // updateInPlace swaps the program behind the pinned link with
 // BPF_LINK_UPDATE; the undo step swaps the old one back.
-func (m *Manager) updateInPlace(a *loader.Attachment, pin string, loaded *loader.Loaded, undo *undo) (state.Link, error) {
+func (m *Manager) updateInPlace(a *loader.Attachment, pin string, loaded *loader.Loaded, t *tx) (state.Link, error) {
 	l, err := link.LoadPinnedLink(pin, nil)
 	if err != nil {
 		return state.Link{}, fmt.Errorf("open link %s: %w", pin, err)
@@ -236,9 +218,9 @@ func (m *Manager) updateInPlace(a *loader.Attachment, pin string, loaded *loader
 		l.Close()
 		return state.Link{}, fmt.Errorf("update %s: %w", a, err)
 	}
-	m.Log.Debug("reload: link updated", "link", pin, "took", time.Since(tUpdate))
-	undo.push(func() error { return l.Update(oldProg) })
-	undo.hold(l, oldProg)
+	m.log().Debug("reload: link updated", "link", pin, "took", time.Since(tUpdate))
+	t.onUndo("swap back "+pin, func() error { return l.Update(oldProg) })
+	t.hold(l, oldProg)
 	ls := state.Link{Program: a.Program, Type: string(a.Type), Target: a.Target, LinkID: uint32(info.ID), LastSwap: SwapAtomic}
 	if pi, err := newProg.Info(); err == nil {
 		id, _ := pi.ID()

@@ -45,7 +45,7 @@ func TestReplaceFromOpenFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("replace: %v", err)
 	}
-	status, err := m.Status("rp")
+	status, err := m.Status(t.Context(), "rp")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestReplaceFromOpenFile(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "xdp_count") {
 		t.Fatalf("replace from an object without the program: %v", err)
 	}
-	again, _ := m.Status("rp")
+	again, _ := m.Status(t.Context(), "rp")
 	if again.Links[0].ProgID != l.ProgID {
 		t.Fatalf("a failed replace changed the running program: %d -> %d", l.ProgID, again.Links[0].ProgID)
 	}

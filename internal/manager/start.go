@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfunit/bpfunit/internal/config"
-	"github.com/bpfunit/bpfunit/internal/fault"
 	"github.com/bpfunit/bpfunit/internal/loader"
 	"github.com/bpfunit/bpfunit/internal/lock"
 	"github.com/bpfunit/bpfunit/internal/pins"
@@ -33,6 +32,9 @@ func (m *Manager) Start(ctx context.Context, name string) (st *state.Unit, adopt
 		st, adopted, err = m.start(ctx, s, u)
 		return err
 	})
+	if err == nil && !adopted {
+		m.changed(name)
+	}
 	return st, adopted, err
 }
 
@@ -47,10 +49,20 @@ func readObject(path string) (*loader.Spec, error) {
 	defer f.Close()
 	spec, err := loader.ReadSpec(f)
 	if err != nil {
-		return nil, fmt.Errorf("object %s: %w", path, err)
+		return nil, &objectError{path: path, err: err}
 	}
 	return spec, nil
 }
+
+// objectError is an object file that is not a usable BPF ELF.
+type objectError struct {
+	path string
+	err  error
+}
+
+func (e *objectError) Error() string        { return fmt.Sprintf("object %s: %v", e.path, e.err) }
+func (e *objectError) Unwrap() error        { return e.err }
+func (e *objectError) Is(target error) bool { return target == ErrInvalidObject }
 
 func (m *Manager) start(ctx context.Context, s lock.Scope, u *config.Unit) (_ *state.Unit, adopted bool, err error) {
 	if err := m.Root.Check(); err != nil {
@@ -70,20 +82,20 @@ func (m *Manager) start(ctx context.Context, s lock.Scope, u *config.Unit) (_ *s
 		case prev != nil && prev.ReloadPending:
 			// A killed reload left old and new programs mixed: start
 			// afresh from the config, keeping the pinned maps.
-			m.Log.Warn("an interrupted reload left the unit half swapped; starting it afresh", "unit", u.Name)
-			if err := m.teardown(s, ud, prev, true); err != nil {
+			m.log().Warn("an interrupted reload left the unit half swapped; starting it afresh", "unit", u.Name)
+			if err := m.teardown(ctx, s, ud, prev, true); err != nil {
 				return nil, false, err
 			}
 		case prev != nil && m.complete(ud, prev):
 			if prev.ConfigDigest == u.Digest && prev.ObjectDigest == spec.Digest {
-				m.Log.Info("already attached with this config; adopting it", "unit", u.Name, "links", len(prev.Links))
+				m.log().Info("already attached with this config; adopting it", "unit", u.Name, "links", len(prev.Links))
 				return prev, true, nil
 			}
 			return nil, false, fmt.Errorf("unit %s: %w (attached from %s); apply the new one with: systemctl reload bpf@%s.service",
 				u.Name, ErrAlreadyStarted, prev.ConfigPath, u.Name)
 		default:
-			m.Log.Warn("unit is half attached (an interrupted start or stop); removing it before starting again", "unit", u.Name)
-			if err := m.teardown(s, ud, prev, u.Object.KeepMaps); err != nil {
+			m.log().Warn("unit is half attached (an interrupted start or stop); removing it before starting again", "unit", u.Name)
+			if err := m.teardown(ctx, s, ud, prev, u.Object.KeepMaps); err != nil {
 				return nil, false, err
 			}
 		}
@@ -97,13 +109,8 @@ func (m *Manager) start(ctx context.Context, s lock.Scope, u *config.Unit) (_ *s
 		return nil, false, fmt.Errorf("unit %s: %w", u.Name, err)
 	}
 
-	undo := &undo{log: m.Log}
-	defer func() {
-		if err != nil {
-			undo.run()
-		}
-		undo.close()
-	}()
+	t := newTx(m.log())
+	defer t.finish(&err)
 	for _, dir := range []string{ud.Dir(), ud.Maps(), ud.Staging()} {
 		if err := os.Mkdir(dir, 0o700); err != nil {
 			if errors.Is(err, os.ErrExist) {
@@ -111,15 +118,15 @@ func (m *Manager) start(ctx context.Context, s lock.Scope, u *config.Unit) (_ *s
 			}
 			return nil, false, fmt.Errorf("create %s: %w", dir, err)
 		}
-		undo.push(func() error { return rmdirIfEmpty(dir) })
+		t.onUndo("remove "+dir, func() error { return rmdirIfEmpty(dir) })
 	}
 
-	loaded, shared, err := m.loadUnit(ctx, u, spec, plan, undo, "")
+	loaded, shared, err := m.loadUnit(ctx, u, spec, plan, t, "")
 	if err != nil {
 		return nil, false, err
 	}
 	defer loaded.Close()
-	fault.Point("start:after-load")
+	m.fault("start:after-load")
 
 	st := &state.Unit{
 		Name: u.Name, ConfigPath: u.Path, ConfigDigest: u.Digest,
@@ -128,34 +135,26 @@ func (m *Manager) start(ctx context.Context, s lock.Scope, u *config.Unit) (_ *s
 		Started: time.Now().UTC(),
 	}
 	for _, a := range plan {
-		ls, err := m.attachAndPin(a, loaded, ud.Staging(), undo)
+		ls, err := m.attachAndPin(a, loaded, ud.Staging(), t)
 		if err != nil {
 			return nil, false, fmt.Errorf("unit %s: %w", u.Name, err)
 		}
 		ls.Pin = filepath.Join(ud.Links(), a.PinName)
 		st.Links = append(st.Links, ls)
-		fault.Point("start:after-attach")
-	}
-	for _, name := range loaded.PinnedMaps {
-		mp := loaded.Maps[name]
-		var id ebpf.MapID
-		if info, err := mp.Info(); err == nil {
-			id, _ = info.ID()
-		}
-		st.Maps = append(st.Maps, state.Map{Name: name, Pin: filepath.Join(ud.Maps(), name), ID: uint32(id)})
+		m.fault("start:after-attach")
 	}
 
 	if err := state.Write(m.RunDir, st); err != nil {
 		return nil, false, err
 	}
-	undo.push(func() error { return state.Remove(m.RunDir, u.Name) })
-	fault.Point("start:before-commit")
+	t.onUndo("remove state", func() error { return state.Remove(m.RunDir, u.Name) })
+	m.fault("start:before-commit")
 	if err := os.Rename(ud.Staging(), ud.Links()); err != nil {
 		return nil, false, fmt.Errorf("commit unit %s: %w", u.Name, err)
 	}
-	fault.Point("start:after-commit")
+	m.fault("start:after-commit")
 	for _, l := range st.Links {
-		m.Log.Info("attached", "unit", u.Name, "program", l.Program, "type", l.Type, "target", l.Target,
+		m.log().Info("attached", "unit", u.Name, "program", l.Program, "type", l.Type, "target", l.Target,
 			"prog_id", l.ProgID, "link_id", l.LinkID, "pin", l.Pin)
 	}
 	return st, false, nil
@@ -165,13 +164,13 @@ func (m *Manager) start(ctx context.Context, s lock.Scope, u *config.Unit) (_ *s
 // pinned maps are reused or created (and their new pins undone on error),
 // ShareMap= maps opened, and on reload (only != "" for Replace) the maps
 // the running programs use are carried over.
-func (m *Manager) loadUnit(ctx context.Context, u *config.Unit, spec *loader.Spec, plan []*loader.Attachment, undo *undo, only string) (*loader.Loaded, []string, error) {
+func (m *Manager) loadUnit(ctx context.Context, u *config.Unit, spec *loader.Spec, plan []*loader.Attachment, t *tx, only string) (*loader.Loaded, []string, error) {
 	ud := m.Root.Unit(u.Name)
 	mapsBefore, err := pins.List(ud.Maps())
 	if err != nil {
 		return nil, nil, err
 	}
-	repl, shared, err := m.openSharedMaps(ctx, u, spec, undo)
+	repl, shared, err := m.openSharedMaps(ctx, u, spec, t)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -195,7 +194,7 @@ func (m *Manager) loadUnit(ctx context.Context, u *config.Unit, spec *loader.Spe
 	})
 	// Map pins appear as the collection loads, even if a program then
 	// fails: remove the ones this operation created either way.
-	undo.push(func() error { return m.removeNewPins(ud.Maps(), mapsBefore) })
+	t.onUndo("remove new map pins", func() error { return m.removeNewPins(ud.Maps(), mapsBefore) })
 	if err != nil {
 		return nil, nil, fmt.Errorf("unit %s: %w", u.Name, err)
 	}
@@ -203,7 +202,7 @@ func (m *Manager) loadUnit(ctx context.Context, u *config.Unit, spec *loader.Spe
 }
 
 // attachAndPin attaches one planned attachment and pins its link into dir.
-func (m *Manager) attachAndPin(a *loader.Attachment, loaded *loader.Loaded, dir string, undo *undo) (state.Link, error) {
+func (m *Manager) attachAndPin(a *loader.Attachment, loaded *loader.Loaded, dir string, t *tx) (state.Link, error) {
 	l, err := a.Attach(loaded.Programs)
 	if err != nil {
 		return state.Link{}, err
@@ -216,8 +215,8 @@ func (m *Manager) attachAndPin(a *loader.Attachment, loaded *loader.Loaded, dir 
 		}
 		return state.Link{}, fmt.Errorf("pin %s: %w", a, err)
 	}
-	undo.push(func() error { return detachPin(pin, l) })
-	undo.hold(l)
+	t.onUndo("detach "+pin, func() error { return detachPin(pin, l) })
+	t.hold(l)
 	ls := state.Link{Program: a.Program, Type: string(a.Type), Target: a.Target}
 	if info, err := l.Info(); err == nil {
 		ls.LinkID, ls.ProgID = uint32(info.ID), uint32(info.Program)
@@ -265,14 +264,19 @@ func programsOf(plan []*loader.Attachment) []string {
 	return names
 }
 
-// complete reports whether every link recorded in st is pinned and alive,
-// and nothing else is pinned.
+// complete reports whether every link recorded in st (but those detached
+// on purpose) is pinned and attached, and nothing else is pinned.
 func (m *Manager) complete(ud pins.Unit, st *state.Unit) bool {
 	names, err := pins.List(ud.Links())
-	if err != nil || len(names) != len(st.Links) {
+	if err != nil {
 		return false
 	}
+	want := 0
 	for _, ls := range st.Links {
+		if ls.Detached {
+			continue
+		}
+		want++
 		l, err := link.LoadPinnedLink(filepath.Join(ud.Links(), filepath.Base(ls.Pin)), nil)
 		if err != nil {
 			return false
@@ -283,7 +287,7 @@ func (m *Manager) complete(ud pins.Unit, st *state.Unit) bool {
 			return false
 		}
 	}
-	return true
+	return len(names) == want
 }
 
 // linkAttached reports whether a link is still attached to its hook. A link

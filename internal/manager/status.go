@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -15,20 +16,37 @@ import (
 	"github.com/bpfunit/bpfunit/internal/state"
 )
 
-// Unit states as status and list report them.
+// State is what status and list say about a unit, with a Reason.
+type State string
+
+// Unit states.
 const (
-	StateAttached    = "attached"
-	StateNotAttached = "not-attached"
-	// StateBroken: pins and state disagree (an interrupted start or stop,
-	// or a link detached behind bpfunit's back); the next start or stop
-	// repairs it.
-	StateBroken = "broken"
+	// StateAttached: every configured link is attached.
+	StateAttached State = "attached"
+	// StatePartial: some links are not attached: detached on purpose
+	// (Detach), or behind bpfunit's back (bpftool link detach, pin
+	// removed). Reload or restart brings back what the config says.
+	StatePartial State = "partly-attached"
+	// StateReloadPending: a reload was interrupted while it swapped
+	// links; some may run new programs, some old. Reload again, or
+	// restart.
+	StateReloadPending State = "reload-pending"
+	// StateBroken: pins and state disagree, or the state file is
+	// unreadable (Reason says which); the next start or stop repairs it.
+	StateBroken State = "broken"
+	// StateNotStarted: nothing attached.
+	StateNotStarted State = "not-started"
 )
 
 // Status describes one unit as the kernel and the pins show it.
 type Status struct {
-	Name         string       `json:"name"`
-	State        string       `json:"state"`
+	Name  string `json:"name"`
+	State State  `json:"state"`
+	// Reason explains State when it is not attached or not-started.
+	Reason string `json:"reason,omitempty"`
+	// Err is set when the unit could not be read completely (config,
+	// state file); the other fields say what could be.
+	Err          string       `json:"error,omitempty"`
 	Config       string       `json:"config,omitempty"`
 	Masked       bool         `json:"masked,omitempty"`
 	Description  string       `json:"description,omitempty"`
@@ -51,9 +69,13 @@ type LinkStatus struct {
 	ProgID   uint32 `json:"prog_id"`
 	ProgName string `json:"prog_name"`
 	ProgTag  string `json:"prog_tag"`
-	// Alive is false when the pin is there but the kernel has no link.
+	// Alive is false when the pin is there but the kernel has no link
+	// or the link is attached to nothing, and for a Detached link.
 	Alive    bool   `json:"alive"`
 	LastSwap string `json:"last_swap,omitempty"`
+	// Detached is set for a link removed on purpose with Detach: it has
+	// no pin any more; reload or restart brings it back.
+	Detached bool `json:"detached,omitempty"`
 }
 
 // MapStatus is one pinned map.
@@ -74,11 +96,14 @@ const counterArrayMax = 16
 
 // Status reads unit name's pins, state file and kernel objects. It takes no
 // lock: it only reads, and a concurrent change shows as what it is.
-func (m *Manager) Status(name string) (*Status, error) {
+func (m *Manager) Status(ctx context.Context, name string) (*Status, error) {
 	if err := config.ValidateName(name); err != nil {
 		return nil, err
 	}
-	st := &Status{Name: name, State: StateNotAttached}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	st := &Status{Name: name, State: StateNotStarted}
 	cfgErr := error(nil)
 	if u, err := config.Load(m.ConfigDirs, name); err == nil {
 		st.Config, st.Description = u.Path, u.Description
@@ -88,9 +113,15 @@ func (m *Manager) Status(name string) (*Status, error) {
 		cfgErr = err
 	}
 	ud := m.Root.Unit(name)
-	prev, _ := state.Read(m.RunDir, name)
-	if errors.Is(cfgErr, config.ErrNotFound) && prev == nil && !pins.Exists(ud.Dir()) {
+	prev, stateErr := m.readState(name)
+	if errors.Is(cfgErr, config.ErrNotFound) && prev == nil && stateErr == nil && !pins.Exists(ud.Dir()) {
 		return nil, fmt.Errorf("unit %s: no config and nothing attached: %w", name, config.ErrNotFound)
+	}
+	if cfgErr != nil && !errors.Is(cfgErr, config.ErrNotFound) {
+		st.Err = cfgErr.Error()
+	}
+	if stateErr != nil {
+		st.Err = stateErr.Error()
 	}
 	if prev != nil {
 		st.ObjectPath, st.ConfigDigest, st.ObjectDigest, st.Started, st.Reloaded = prev.ObjectPath, prev.ConfigDigest, prev.ObjectDigest, prev.Started, prev.Reloaded
@@ -102,25 +133,26 @@ func (m *Manager) Status(name string) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	broken := pins.Exists(ud.Staging()) || (pins.Exists(ud.Links()) && prev == nil)
 	for _, n := range names {
-		ls := m.linkStatus(filepath.Join(ud.Links(), n), prev)
-		broken = broken || !ls.Alive
-		st.Links = append(st.Links, ls)
+		st.Links = append(st.Links, m.linkStatus(filepath.Join(ud.Links(), n), prev))
 	}
-	if prev != nil && len(names) != len(prev.Links) {
-		broken = true
+	if prev != nil {
+		for _, l := range prev.Links {
+			if l.Detached {
+				st.Links = append(st.Links, LinkStatus{Pin: l.Pin, Program: l.Program, Type: l.Type, Target: l.Target,
+					LinkID: l.LinkID, ProgID: l.ProgID, ProgTag: l.ProgTag, LastSwap: l.LastSwap, Detached: true})
+			}
+		}
 	}
-	if prev != nil && prev.ReloadPending {
-		broken = true
+	st.State, st.Reason = unitState(unitFacts{
+		stateErr: stateErr, prev: prev,
+		staging: pins.Exists(ud.Staging()), links: pins.Exists(ud.Links()),
+		pinned: st.Links,
+	})
+	mapNames, err := pins.List(ud.Maps())
+	if err != nil && st.Err == "" {
+		st.Err = err.Error()
 	}
-	switch {
-	case broken:
-		st.State = StateBroken
-	case pins.Exists(ud.Links()):
-		st.State = StateAttached
-	}
-	mapNames, _ := pins.List(ud.Maps())
 	for _, n := range mapNames {
 		st.Maps = append(st.Maps, mapStatus(n, filepath.Join(ud.Maps(), n)))
 	}
@@ -203,8 +235,9 @@ func counters(mp *ebpf.Map) []uint64 {
 }
 
 // List returns the status of every configured unit and of every unit that
-// has pins or state without a config (removed while attached).
-func (m *Manager) List() ([]*Status, error) {
+// has pins or state without a config (removed while attached). A unit whose
+// status cannot be read is listed with Err set, never left out.
+func (m *Manager) List(ctx context.Context) ([]*Status, error) {
 	entries, err := config.Discover(m.ConfigDirs)
 	if err != nil && len(entries) == 0 {
 		return nil, err
@@ -217,10 +250,11 @@ func (m *Manager) List() ([]*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	states, _ := state.List(m.RunDir)
-	for _, s := range states {
-		pinned = append(pinned, s.Name)
+	states, err := state.Names(m.RunDir)
+	if err != nil {
+		return nil, err
 	}
+	pinned = append(pinned, states...)
 	for _, n := range pinned {
 		if !slices.Contains(names, n) && config.ValidateName(n) == nil {
 			names = append(names, n)
@@ -229,9 +263,12 @@ func (m *Manager) List() ([]*Status, error) {
 	slices.Sort(names)
 	var out []*Status
 	for _, n := range names {
-		st, err := m.Status(n)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		st, err := m.Status(ctx, n)
 		if err != nil {
-			continue
+			st = &Status{Name: n, State: StateBroken, Reason: "its status could not be read", Err: err.Error()}
 		}
 		out = append(out, st)
 	}

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfunit/bpfunit/internal/config"
-	"github.com/bpfunit/bpfunit/internal/fault"
 	"github.com/bpfunit/bpfunit/internal/lock"
 	"github.com/bpfunit/bpfunit/internal/pins"
 	"github.com/bpfunit/bpfunit/internal/state"
@@ -22,42 +20,51 @@ import (
 // an error. Stop works from the pins and the state file, so it works after
 // the config was removed.
 func (m *Manager) Stop(ctx context.Context, name string) error {
-	return m.withUnitLock(ctx, name, func(ctx context.Context, s lock.Scope) error {
+	stopped := false
+	err := m.withUnitLock(ctx, name, func(ctx context.Context, s lock.Scope) error {
 		ud := m.Root.Unit(name)
-		prev, _ := state.Read(m.RunDir, name)
+		prev, err := m.readState(name)
+		if err != nil {
+			m.log().Warn("state file unreadable; stopping from the pins alone", "unit", name, "err", err)
+		}
 		keep := false
 		if prev != nil {
 			keep = prev.KeepMaps
 		} else if u, err := config.Load(m.ConfigDirs, name); err == nil {
 			keep = u.Object.KeepMaps
 		}
-		attached := prev != nil || pins.Exists(ud.Dir())
-		if err := m.teardown(s, ud, prev, keep); err != nil {
+		attached := prev != nil || err != nil || pins.Exists(ud.Dir())
+		if err := m.teardown(ctx, s, ud, prev, keep); err != nil {
 			return err
 		}
 		if !attached {
 			// Quiet: bpf@.service stops with ExecStopPost=, which also
 			// runs after a failed start, whose reason must stay the
 			// unit's last line in systemctl status.
-			m.Log.Debug("nothing to stop", "unit", name)
+			m.log().Debug("nothing to stop", "unit", name)
 			return nil
 		}
-		m.Log.Info("stopped", "unit", name)
+		m.log().Info("stopped", "unit", name)
+		stopped = true
 		return nil
 	})
+	if stopped {
+		m.changed(name)
+	}
+	return err
 }
 
 // teardown removes the unit's links (committed and staged), programs, maps
 // unless keepMaps, the shared maps no other unit uses, the directories and
 // the state file. Each step tolerates what an interrupted earlier run left.
-func (m *Manager) teardown(s lock.Scope, ud pins.Unit, prev *state.Unit, keepMaps bool) error {
-	if !s.Valid() {
-		panic("manager: teardown without the unit lock")
+func (m *Manager) teardown(ctx context.Context, s lock.Scope, ud pins.Unit, prev *state.Unit, keepMaps bool) error {
+	if err := s.Check(); err != nil {
+		return fmt.Errorf("stop unit %s: %w", ud.Name(), err)
 	}
 	var errs []error
-	for _, dir := range []string{ud.Links(), ud.Staging(), ud.Progs()} {
+	for _, dir := range []string{ud.Links(), ud.Staging()} {
 		errs = append(errs, m.detachDir(dir))
-		fault.Point("stop:after-links")
+		m.fault("stop:after-links")
 	}
 	if !keepMaps {
 		names, err := pins.List(ud.Maps())
@@ -67,11 +74,9 @@ func (m *Manager) teardown(s lock.Scope, ud pins.Unit, prev *state.Unit, keepMap
 		}
 		errs = append(errs, rmdirIfEmpty(ud.Maps()))
 	}
-	if prev != nil {
-		errs = append(errs, m.releaseSharedMaps(prev))
-	}
+	errs = append(errs, m.releaseSharedMaps(ctx, ud.Name(), prev))
 	errs = append(errs, rmdirIfEmpty(ud.Dir()))
-	fault.Point("stop:before-state")
+	m.fault("stop:before-state")
 	errs = append(errs, state.Remove(m.RunDir, ud.Name()))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("stop unit %s: %w", ud.Name(), err)
@@ -97,43 +102,14 @@ func (m *Manager) detachDir(dir string) error {
 
 // cleanStaging removes what a killed start left in staging.
 func (m *Manager) cleanStaging(s lock.Scope, ud pins.Unit) error {
-	if !s.Valid() {
-		panic("manager: cleanStaging without the unit lock")
+	if err := s.Check(); err != nil {
+		return fmt.Errorf("clean staging of unit %s: %w", ud.Name(), err)
 	}
 	if !pins.Exists(ud.Staging()) {
 		return nil
 	}
-	m.Log.Warn("removing what an interrupted start left behind", "unit", ud.Name(), "dir", ud.Staging())
+	m.log().Warn("removing what an interrupted start left behind", "unit", ud.Name(), "dir", ud.Staging())
 	return m.detachDir(ud.Staging())
-}
-
-// releaseSharedMaps unpins the shared maps of st that no other started
-// unit uses.
-func (m *Manager) releaseSharedMaps(st *state.Unit) error {
-	var errs []error
-	for _, path := range st.SharedMaps {
-		errs = append(errs, m.withShareLock(context.Background(), path, func(context.Context, lock.Scope) error {
-			if m.sharedMapInUse(path, st.Name) {
-				return nil
-			}
-			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("unpin shared map: %w", err)
-			}
-			removeEmptyParents(filepath.Dir(path))
-			return nil
-		}))
-	}
-	return errors.Join(errs...)
-}
-
-func (m *Manager) sharedMapInUse(path, except string) bool {
-	all, _ := state.List(m.RunDir)
-	for _, o := range all {
-		if o.Name != except && slices.Contains(o.SharedMaps, path) {
-			return true
-		}
-	}
-	return false
 }
 
 // removeEmptyParents removes dir and its parents while they are empty
@@ -151,4 +127,14 @@ func removeEmptyParents(dir string) {
 		}
 		dir = filepath.Dir(dir)
 	}
+}
+
+// readState reads the unit's state file: nil, nil when there is none; an
+// error wrapping state.ErrCorrupt when it cannot be parsed.
+func (m *Manager) readState(name string) (*state.Unit, error) {
+	st, err := state.Read(m.RunDir, name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return st, err
 }

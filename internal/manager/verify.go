@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/bpfunit/bpfunit/internal/config"
@@ -19,7 +20,10 @@ type VerifyResult struct {
 // every attach type, and loads the programs into the kernel (so the
 // verifier runs) without pinning or attaching anything; everything is
 // closed again before it returns.
-func (m *Manager) Verify(u *config.Unit) (*VerifyResult, error) {
+func (m *Manager) Verify(ctx context.Context, u *config.Unit) (*VerifyResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	spec, err := readObject(u.Object.Path)
 	if err != nil {
 		return nil, err

@@ -28,6 +28,7 @@ import (
 	"strings"
 
 	"github.com/bpfunit/bpfunit/internal/config"
+	"github.com/bpfunit/bpfunit/internal/fault"
 	"github.com/bpfunit/bpfunit/internal/loader"
 	"github.com/bpfunit/bpfunit/internal/logging"
 	"github.com/bpfunit/bpfunit/internal/manager"
@@ -75,6 +76,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) int {
 			continue
 		}
 		m := manager.FromEnv(log)
+		m.Fault = fault.FromEnv()
 		if err := v.run(ctx, m, args[1]); err != nil {
 			report(log, stderr, v.name, args[1], err)
 			return exitCode(err)
@@ -102,20 +104,17 @@ func report(log *slog.Logger, stderr io.Writer, verb, unit string, err error) {
 	fmt.Fprintf(stderr, "bpfunit-oneshot: %s %s: %v\n", verb, unit, err)
 }
 
+// exitCode maps the error's kind (manager.KindOf, the one mapping shared
+// with bpfunitd's named errors) to the exit status.
 func exitCode(err error) int {
-	switch {
-	case errors.Is(err, config.ErrInvalidName):
+	switch manager.KindOf(err) {
+	case manager.KindBadArgs:
 		return ExitUsage
-	case errors.Is(err, loader.ErrUnsupported):
+	case manager.KindUnsupported:
 		return ExitUnsupported
-	case errors.Is(err, config.ErrNotFound), errors.Is(err, config.ErrMasked), errors.Is(err, config.ErrInvalidUnit):
+	case manager.KindNoSuchUnit, manager.KindConfig:
 		return ExitNotConfigured
-	}
-	var ce *config.Error
-	if errors.As(err, &ce) {
-		return ExitNotConfigured
-	}
-	if errors.Is(err, os.ErrNotExist) {
+	case manager.KindObjectMissing:
 		return ExitNotInstalled
 	}
 	return ExitFailure

@@ -13,8 +13,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
+
+// ErrCorrupt is wrapped by Read's error for a state file that cannot be
+// parsed.
+var ErrCorrupt = errors.New("corrupt")
 
 // Unit is the state of one started unit.
 type Unit struct {
@@ -26,7 +31,6 @@ type Unit struct {
 	Started      time.Time `json:"started"`
 	Reloaded     time.Time `json:"reloaded,omitzero"`
 	Links        []Link    `json:"links"`
-	Maps         []Map     `json:"maps,omitempty"`
 	// SharedMaps are bpffs paths of ShareMap= maps this unit uses.
 	SharedMaps []string `json:"shared_maps,omitempty"`
 	// ReloadPending is set while a reload swaps links. Found set, it means
@@ -50,13 +54,10 @@ type Link struct {
 	// LastSwap is "atomic" (BPF_LINK_UPDATE), "make-before-break" or empty
 	// when the link was never replaced.
 	LastSwap string `json:"last_swap,omitempty"`
-}
-
-// Map is one pinned map.
-type Map struct {
-	Name string `json:"name"`
-	Pin  string `json:"pin"`
-	ID   uint32 `json:"id"`
+	// Detached is set when Detach removed the link on purpose: its pin is
+	// gone, the entry stays so that status shows it and reload or
+	// restart brings it back.
+	Detached bool `json:"detached,omitempty"`
 }
 
 // Dir is the state directory below the run dir.
@@ -64,7 +65,8 @@ func Dir(runDir string) string { return filepath.Join(runDir, "state") }
 
 func path(runDir, name string) string { return filepath.Join(Dir(runDir), name+".json") }
 
-// Read returns the state of name, or an error wrapping os.ErrNotExist.
+// Read returns the state of name, or an error wrapping os.ErrNotExist, or
+// one wrapping ErrCorrupt that names the file and the parse error.
 func Read(runDir, name string) (*Unit, error) {
 	data, err := os.ReadFile(path(runDir, name))
 	if err != nil {
@@ -72,7 +74,10 @@ func Read(runDir, name string) (*Unit, error) {
 	}
 	var u Unit
 	if err := json.Unmarshal(data, &u); err != nil {
-		return nil, fmt.Errorf("parse state %s: %w", path(runDir, name), err)
+		return nil, fmt.Errorf("state file %s: %w: %w", path(runDir, name), ErrCorrupt, err)
+	}
+	if u.Name != name {
+		return nil, fmt.Errorf("state file %s: %w: it names unit %q", path(runDir, name), ErrCorrupt, u.Name)
 	}
 	return &u, nil
 }
@@ -115,20 +120,39 @@ func Remove(runDir, name string) error {
 	return nil
 }
 
-// List reads every state file.
+// List reads every state file. A file that cannot be read is left out and
+// its error joined into the error returned with the others.
 func List(runDir string) ([]*Unit, error) {
 	files, err := filepath.Glob(filepath.Join(Dir(runDir), "*.json"))
 	if err != nil {
 		return nil, err
 	}
 	var out []*Unit
+	var errs []error
 	for _, f := range files {
 		name := filepath.Base(f)
 		u, err := Read(runDir, name[:len(name)-len(".json")])
+		if errors.Is(err, os.ErrNotExist) {
+			continue // removed since the glob
+		}
 		if err != nil {
-			continue // a state file being replaced or corrupt: status shows pins anyway
+			errs = append(errs, err)
+			continue
 		}
 		out = append(out, u)
 	}
-	return out, nil
+	return out, errors.Join(errs...)
+}
+
+// Names returns the unit names that have a state file, readable or not.
+func Names(runDir string) ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(Dir(runDir), "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, f := range files {
+		names = append(names, strings.TrimSuffix(filepath.Base(f), ".json"))
+	}
+	return names, nil
 }

@@ -1,0 +1,274 @@
+package dbus_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/godbus/dbus/v5"
+
+	"github.com/bpfunit/bpfunit/internal/manager"
+	"github.com/bpfunit/bpfunit/internal/testenv"
+	"github.com/bpfunit/bpfunit/internal/testenv/testbed"
+)
+
+func TestMain(m *testing.M) { testbed.Main(m) }
+
+const (
+	dest     = "org.bpfunit.Manager1"
+	mgrPath  = "/org/bpfunit/Manager1"
+	mgrIface = "org.bpfunit.Manager1"
+	unitIf   = "org.bpfunit.Unit1"
+
+	traceObj = "/usr/lib/bpfunit/objects/trace_counter.bpf.o"
+	xdpObj   = "/usr/lib/bpfunit/objects/xdp_counter.bpf.o"
+)
+
+// traceConfig has two links (tracepoint and raw tracepoint): enough to
+// detach one and see the other stay, without a network.
+const traceConfig = `[Unit]
+Description=syscall counters
+[Object]
+Path=` + traceObj + `
+PinMaps=yes
+[Attach]
+Program=tp_getpid
+Type=tracepoint
+Tracepoint=syscalls:sys_enter_getpid
+[Attach]
+Program=raw_tp_sys_enter
+Type=raw_tracepoint
+Tracepoint=sys_enter
+`
+
+// boot boots a testbed with the tree installed and a leak check that runs
+// after it powered off.
+func boot(t *testing.T) *testbed.Testbed {
+	t.Helper()
+	testenv.CheckLeaks(t)
+	tb := testbed.BootInstalled(t, "../../..", testbed.Options{})
+	for _, c := range []string{"busctl", "dbus-send", "dbus-monitor", "setpriv"} {
+		if _, err := tb.Run("sh", "-c", "command -v "+c); err != nil {
+			t.Skipf("needs %s in the testbed", c)
+		}
+	}
+	return tb
+}
+
+func run(t *testing.T, tb *testbed.Testbed, args ...string) string {
+	t.Helper()
+	return tb.MustRun(t, args...)
+}
+
+// sh runs a shell command line inside tb and fails the test if it fails.
+func sh(t *testing.T, tb *testbed.Testbed, cmd string) string {
+	t.Helper()
+	return tb.MustRun(t, "sh", "-c", cmd)
+}
+
+func writeFile(t *testing.T, tb *testbed.Testbed, path, data string) {
+	t.Helper()
+	if err := tb.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatalf("write %s: %v", path, err)
+	}
+}
+
+// call is `busctl --json=short call` of a Manager1 method; it returns the
+// reply's data.
+func call(t *testing.T, tb *testbed.Testbed, method, sig string, args ...string) []json.RawMessage {
+	t.Helper()
+	argv := []string{"busctl", "--json=short", "call", dest, mgrPath, mgrIface, method}
+	if sig != "" {
+		argv = append(append(argv, sig), args...)
+	}
+	out := run(t, tb, argv...)
+	var r struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
+	}
+	return r.Data
+}
+
+// callString is a method that returns one string.
+func callString(t *testing.T, tb *testbed.Testbed, method, sig string, args ...string) string {
+	t.Helper()
+	d := call(t, tb, method, sig, args...)
+	var s string
+	if len(d) != 1 || json.Unmarshal(d[0], &s) != nil {
+		t.Fatalf("%s: reply %s", method, d)
+	}
+	return s
+}
+
+// busError runs a dbus-send method call (prefix: e.g. setpriv ...) that
+// must fail and returns the error name (dbus-send prints
+// "Error NAME: message").
+func busError(t *testing.T, tb *testbed.Testbed, prefix []string, method string, args ...string) (name, msg string) {
+	t.Helper()
+	argv := append(slices.Clone(prefix), "dbus-send", "--system", "--print-reply", "--dest="+dest, mgrPath, mgrIface+"."+method)
+	out, err := tb.Run(append(argv, args...)...)
+	if err == nil {
+		t.Fatalf("%s %v succeeded:\n%s", method, args, out)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if rest, ok := strings.CutPrefix(l, "Error "); ok {
+			name, msg, _ = strings.Cut(rest, ": ")
+			return name, msg
+		}
+	}
+	t.Fatalf("%s %v: no error name in:\n%s", method, args, out)
+	return "", ""
+}
+
+func wantError(t *testing.T, tb *testbed.Testbed, want, method string, args ...string) string {
+	t.Helper()
+	name, msg := busError(t, tb, nil, method, args...)
+	if name != want {
+		t.Errorf("%s %v: error %s (%s), want %s", method, args, name, msg, want)
+	}
+	return msg
+}
+
+// status is `bpfunit status --json NAME` inside tb.
+func status(t *testing.T, tb *testbed.Testbed, name string) *manager.Status {
+	t.Helper()
+	out := run(t, tb, "bpfunit", "status", "--json", name)
+	var st manager.Status
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("bpfunit status --json %s: %v\n%s", name, err, out)
+	}
+	return &st
+}
+
+func linkOf(t *testing.T, st *manager.Status, name string) manager.LinkStatus {
+	t.Helper()
+	for _, l := range st.Links {
+		if strings.HasSuffix(l.Pin, "/"+name) {
+			return l
+		}
+	}
+	t.Fatalf("unit %s has no link %s: %+v", st.Name, name, st.Links)
+	return manager.LinkStatus{}
+}
+
+func mapOf(t *testing.T, st *manager.Status, name string) manager.MapStatus {
+	t.Helper()
+	for _, m := range st.Maps {
+		if m.Name == name {
+			return m
+		}
+	}
+	t.Fatalf("unit %s has no map %s: %+v", st.Name, name, st.Maps)
+	return manager.MapStatus{}
+}
+
+func unitState(tb *testbed.Testbed, unit string) string {
+	out, _ := tb.Systemctl("is-active", unit)
+	return strings.TrimSpace(out)
+}
+
+// waitState waits up to d for unit to be in state.
+func waitState(t *testing.T, tb *testbed.Testbed, unit, state string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		s := unitState(tb, unit)
+		if s == state {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is %s after %v, want %s\n%s", unit, s, d, state, tb.Journal(unit))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// linkAlive reports whether link id exists in the kernel.
+func linkAlive(id uint32) bool {
+	l, err := link.NewFromID(link.ID(id))
+	if err != nil {
+		return !errors.Is(err, os.ErrNotExist)
+	}
+	l.Close()
+	return true
+}
+
+func progAlive(id uint32) bool {
+	p, err := ebpf.NewProgramFromID(ebpf.ProgramID(id))
+	if err != nil {
+		return !errors.Is(err, os.ErrNotExist)
+	}
+	p.Close()
+	return true
+}
+
+// waitGone waits for kernel objects to go (they die asynchronously after
+// the last reference).
+func waitGone(t *testing.T, what string, alive func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for alive() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still in the kernel", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// noUnitLeft fails the test if unit name has pins or state inside tb.
+func noUnitLeft(t *testing.T, tb *testbed.Testbed, name string) {
+	t.Helper()
+	for _, p := range []string{"/sys/fs/bpf/bpfunit/" + name, "/run/bpfunit/state/" + name + ".json"} {
+		if out, err := tb.Run("test", "!", "-e", p); err != nil {
+			ls, _ := tb.Run("find", p)
+			t.Errorf("%s left: %s%s", p, out, ls)
+		}
+	}
+}
+
+// stopAll stops every unit and checks that the kernel has none of st's
+// links and programs left.
+func stopAndCheck(t *testing.T, tb *testbed.Testbed, name string, st *manager.Status) {
+	t.Helper()
+	run(t, tb, "systemctl", "stop", "bpf@"+name+".service")
+	for _, l := range st.Links {
+		if l.LinkID != 0 {
+			waitGone(t, fmt.Sprintf("link %d of %s", l.LinkID, name), func() bool { return linkAlive(l.LinkID) })
+		}
+		if l.ProgID != 0 {
+			waitGone(t, fmt.Sprintf("program %d of %s", l.ProgID, name), func() bool { return progAlive(l.ProgID) })
+		}
+	}
+	noUnitLeft(t, tb, name)
+}
+
+// busConn connects the test to the testbed's system bus (as root) from
+// the host, for what needs a connection that outlives one command.
+func busConn(t *testing.T, tb *testbed.Testbed) *dbus.Conn {
+	t.Helper()
+	c, err := dbus.Connect("unix:path=" + tb.Root() + "/run/dbus/system_bus_socket")
+	if err != nil {
+		t.Fatalf("connect to the testbed's bus: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// daemonEnv sets environment variables of bpfunitd.service with a drop-in
+// and makes the next activation use them.
+func daemonEnv(t *testing.T, tb *testbed.Testbed, env string) {
+	t.Helper()
+	writeFile(t, tb, "/etc/systemd/system/bpfunitd.service.d/test.conf", "[Service]\n"+env+"\n")
+	tb.Systemctl("stop", "bpfunitd.service")
+	tb.Systemctl("reset-failed", "bpfunitd.service")
+	run(t, tb, "systemctl", "daemon-reload")
+}
