@@ -41,8 +41,19 @@ async function launch() {
 
 // frame is where the bpfunit page runs: the iframe when opened through
 // Cockpit's shell, the page itself when opened alone.
-function frame(p) {
-    return p.page.frames().find(f => f.url().includes("/bpfunit/")) || p.page.mainFrame();
+// Through the shell, wait for the iframe to exist.
+async function frameOf(p, timeout = 15000) {
+    if (p.page.url().includes("/bpfunit/"))
+        return p.page.mainFrame();
+    const deadline = Date.now() + timeout;
+    for (;;) {
+        const f = p.page.frames().find(f => f.url().includes("/bpfunit/"));
+        if (f)
+            return f;
+        if (Date.now() > deadline)
+            throw new Error("no bpfunit frame in " + p.page.url());
+        await new Promise(resolve => setTimeout(resolve, 100));
+    }
 }
 
 function get(name) {
@@ -82,7 +93,7 @@ const ops = {
     // wait waits for selector (in the bpfunit frame) to exist and, when
     // text is given, to contain it.
     async wait({ name, selector, text, timeout = 15000 }) {
-        const f = frame(get(name));
+        const f = await frameOf(get(name));
         const loc = text === undefined ? f.locator(selector).first() : f.locator(selector, { hasText: text }).first();
         await loc.waitFor({ state: "attached", timeout });
         return (await loc.innerText()).trim();
@@ -90,13 +101,13 @@ const ops = {
 
     // gone waits for selector to match nothing.
     async gone({ name, selector, timeout = 15000 }) {
-        const f = frame(get(name));
+        const f = await frameOf(get(name));
         await f.locator(selector).first().waitFor({ state: "detached", timeout });
         return true;
     },
 
     async text({ name, selector }) {
-        const f = frame(get(name));
+        const f = await frameOf(get(name));
         const loc = f.locator(selector);
         const n = await loc.count();
         const out = [];
@@ -106,19 +117,19 @@ const ops = {
     },
 
     async click({ name, selector }) {
-        const f = frame(get(name));
+        const f = await frameOf(get(name));
         await f.locator(selector).first().click({ timeout: 10000 });
         return true;
     },
 
     async upload({ name, selector, file }) {
-        const f = frame(get(name));
+        const f = await frameOf(get(name));
         await f.locator(selector).first().setInputFiles(file);
         return true;
     },
 
     async goto({ name, hash }) {
-        const f = frame(get(name));
+        const f = await frameOf(get(name));
         await f.evaluate(h => { window.location.hash = h }, hash);
         return true;
     },
@@ -126,7 +137,7 @@ const ops = {
     // eval evaluates an expression in the bpfunit frame (the test's own
     // probes: a marker that proves no reload happened, layout widths).
     async eval({ name, expr }) {
-        const f = frame(get(name));
+        const f = await frameOf(get(name));
         return f.evaluate(expr);
     },
 
@@ -138,7 +149,7 @@ const ops = {
     // overflow is how many pixels the page is wider than the window (0 at
     // a phone's width means no sideways scrolling).
     async overflow({ name }) {
-        const f = frame(get(name));
+        const f = await frameOf(get(name));
         return f.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     },
 
