@@ -368,7 +368,7 @@ function button(label, attrs, onclick) {
 }
 
 function table(caption, cls, columns, rows) {
-    return h("table", { class: "pf-c-table pf-m-compact pf-m-grid-md " + cls, role: "grid", "aria-label": caption },
+    return h("table", { class: "pf-c-table pf-m-compact pf-m-grid-md bpf-table " + cls, role: "grid", "aria-label": caption },
              h("caption", { class: "bpf-caption" }, caption),
              h("thead", {}, h("tr", {}, columns.map(c => h("th", { scope: "col" }, c)))),
              h("tbody", {}, rows.map(r => h("tr", { "data-row": r.key },
@@ -384,10 +384,13 @@ function unitBody(u, details) {
     const running = ls.length > 0 || ps.length > 0;
     const reason = u.props.StateReason;
 
+    // Start where systemd has it stopped, Stop and Reload where it runs:
+    // the other buttons would be no-ops or errors.
+    const up = active === "active" || active === "reloading" || active === "activating";
     const actions = h("div", { class: "bpf-actions" },
-                      button(busy("start") ? "Starting…" : "Start", { action: "start", variant: "primary", disabled: busy("start") }, () => jobAction(u.name, "Start")),
-                      button(busy("stop") ? "Stopping…" : "Stop", { action: "stop", disabled: busy("stop") }, () => jobAction(u.name, "Stop")),
-                      button(busy("reload") ? "Reloading…" : "Reload", { action: "reload", disabled: busy("reload") }, () => jobAction(u.name, "Reload")),
+                      button(busy("start") ? "Starting…" : "Start", { action: "start", variant: "primary", disabled: busy("start") || up }, () => jobAction(u.name, "Start")),
+                      button(busy("stop") ? "Stopping…" : "Stop", { action: "stop", disabled: busy("stop") || (!up && !running) }, () => jobAction(u.name, "Stop")),
+                      button(busy("reload") ? "Reloading…" : "Reload", { action: "reload", disabled: busy("reload") || !up }, () => jobAction(u.name, "Reload")),
                       details ? null : h("a", { class: "pf-c-button pf-m-link", href: "#/unit/" + encodeURIComponent(u.name), "data-action": "details" }, "Details"));
 
     const parts = [
@@ -507,7 +510,7 @@ function detailsView(name) {
                   h("div", { class: "pf-c-card__body" }, unitBody(u, true))));
     if (failed || state.journal.get(name)) {
         main.append(h("article", { class: "pf-c-card bpf-failure", id: "failure" },
-                      h("div", { class: "pf-c-card__title" }, h("h2", {}, "Why it failed")),
+                      h("div", { class: "pf-c-card__title" }, h("h2", { class: "pf-c-title pf-m-lg" }, "Why it failed")),
                       h("div", { class: "pf-c-card__body" },
                         u.props.StateReason ? h("p", { "data-field": "state-reason" }, u.props.StateReason) : null,
                         h("p", { class: "bpf-muted" }, "journalctl -u " + model.systemdUnit(name) + " (last 20 lines)"),
@@ -515,7 +518,7 @@ function detailsView(name) {
     }
     const cfg = state.config.get(name);
     main.append(h("article", { class: "pf-c-card bpf-config" },
-                  h("div", { class: "pf-c-card__title" }, h("h2", {}, "Configuration")),
+                  h("div", { class: "pf-c-card__title" }, h("h2", { class: "pf-c-title pf-m-lg" }, "Configuration")),
                   h("div", { class: "pf-c-card__body" },
                     h("p", { class: "bpf-muted" }, u.props.ConfigPath || "no config file"),
                     cfg?.error ? h("p", {}, cfg.error) : h("pre", { class: "bpf-pre", id: "config" }, cfg?.text ?? ""))));
