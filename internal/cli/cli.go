@@ -119,6 +119,7 @@ func New(out, errOut io.Writer) *cobra.Command {
 			return nil
 		},
 	})
+	addHelperVerbs(root, out, &asJSON)
 	return root
 }
 

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -20,11 +19,6 @@ import (
 // /dev/kmsg (stderr where that can't be opened) and Main returns 0, except
 // for a wrong command line.
 func Main(args []string) (code int) {
-	// The work is serial, and go-systemd's lexer hands every token to a
-	// goroutine over a channel: on one P those handoffs are cheap
-	// goroutine switches, on two they become futex wakeups across threads
-	// (1000 configs: 80 ms with GOMAXPROCS=2, 62 ms with 1).
-	runtime.GOMAXPROCS(1)
 	log := newLogger()
 	defer log.Close()
 	defer func() {

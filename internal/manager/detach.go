@@ -17,7 +17,8 @@ import (
 // unpinned, and the state records it as detached, so that status shows the
 // unit partly attached and a start adopts it as it is. Reload and restart
 // bring back what the config says; Stop removes the rest as usual.
-// Detaching a link that is already detached is not an error.
+// Detaching a link that is already detached is not an error; one a killed
+// Detach recorded but left pinned is detached now.
 func (m *Manager) Detach(ctx context.Context, name, link string) error {
 	if link == "" || link == "." || link == ".." || filepath.Base(link) != link {
 		return fmt.Errorf("detach %q from unit %s: %w", link, name, ErrInvalidLink)
@@ -50,7 +51,8 @@ func (m *Manager) detach(s lock.Scope, name, link string) (changed bool, err err
 	if i < 0 {
 		return false, fmt.Errorf("unit %s: %w %s; it has: %s", name, ErrNoSuchLink, link, linkNames(prev))
 	}
-	if prev.Links[i].Detached {
+	pin := filepath.Join(ud.Links(), link)
+	if prev.Links[i].Detached && !pins.Exists(pin) {
 		return false, nil
 	}
 	t := newTx(m.log())
@@ -64,7 +66,7 @@ func (m *Manager) detach(s lock.Scope, name, link string) (changed bool, err err
 	}
 	t.onUndo("restore state", func() error { return state.Write(m.RunDir, prev) })
 	m.fault("detach:after-state")
-	if err := detachPin(filepath.Join(ud.Links(), link), nil); err != nil {
+	if err := detachPin(pin, nil); err != nil {
 		return false, fmt.Errorf("unit %s: %w", name, err)
 	}
 	m.fault("detach:after-unpin")

@@ -217,6 +217,10 @@ func TestFaultFiresOnlyWhenArmed(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v: %s", verb, err, out)
 		}
+		if verb == "start" {
+			// A hook that made start a no-op must not pass either.
+			fpAssertTwoAttached(t, env, pair, "inert", before)
+		}
 	}
 	fpAssertNothing(t, env, pair, "inert", before)
 }

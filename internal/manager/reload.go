@@ -46,6 +46,9 @@ func (m *Manager) Reload(ctx context.Context, name string) (st *state.Unit, err 
 		st, err = m.reload(ctx, s, u, spec, "")
 		return err
 	})
+	if st != nil {
+		m.changed(name)
+	}
 	return st, err
 }
 
@@ -56,7 +59,7 @@ func (m *Manager) Reload(ctx context.Context, name string) (st *state.Unit, err 
 func (m *Manager) Replace(ctx context.Context, name, program string, obj io.Reader) (st *state.Unit, err error) {
 	spec, err := loader.ReadSpec(obj)
 	if err != nil {
-		return nil, fmt.Errorf("replace %s in unit %s: %w", program, name, err)
+		return nil, fmt.Errorf("replace %s in unit %s: %w: %w", program, name, ErrInvalidObject, err)
 	}
 	err = m.withUnitLock(ctx, name, func(ctx context.Context, s lock.Scope) error {
 		u, err := config.Load(m.ConfigDirs, name)
@@ -66,6 +69,9 @@ func (m *Manager) Replace(ctx context.Context, name, program string, obj io.Read
 		st, err = m.reload(ctx, s, u, spec, program)
 		return err
 	})
+	if st != nil {
+		m.changed(name)
+	}
 	return st, err
 }
 
@@ -73,28 +79,35 @@ func (m *Manager) Replace(ctx context.Context, name, program string, obj io.Read
 // attachments of that program.
 func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec *loader.Spec, only string) (_ *state.Unit, err error) {
 	ud := m.Root.Unit(u.Name)
-	prev, _ := state.Read(m.RunDir, u.Name)
-	if prev == nil || !pins.Exists(ud.Links()) || !m.complete(ud, prev) {
-		return nil, fmt.Errorf("unit %s: %w; start it with: systemctl start bpf@%s.service", u.Name, ErrNotStarted, u.Name)
-	}
-	if err := m.cleanStaging(s, ud); err != nil {
-		return nil, err
-	}
 	plan, err := loader.Plan(u, spec)
 	if err != nil {
 		return nil, err
 	}
 	if only != "" {
-		var kept []*loader.Attachment
-		for _, a := range plan {
-			if a.Program == only {
-				kept = append(kept, a)
-			}
+		plan = slices.DeleteFunc(plan, func(a *loader.Attachment) bool { return a.Program != only })
+	}
+	f := reloadFacts{Links: pins.Exists(ud.Links()), Only: only}
+	if f.Links {
+		if f.Pins, err = pinFacts(ud.Links()); err != nil {
+			return nil, err
 		}
-		if len(kept) == 0 {
-			return nil, fmt.Errorf("unit %s has no [Attach] for program %s", u.Name, only)
-		}
-		plan = kept
+	}
+	f.Prev, f.PrevErr = m.readState(u.Name)
+	byLink := map[string]*loader.Attachment{}
+	for _, a := range plan {
+		f.Plan = append(f.Plan, planned{Link: a.PinName, Program: a.Program, Updatable: a.Updatable()})
+		byLink[a.PinName] = a
+	}
+	steps, err := decideReload(f)
+	if errors.Is(err, ErrNotStarted) {
+		return nil, fmt.Errorf("unit %s: %w; start it with: systemctl start bpf@%s.service", u.Name, err, u.Name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("unit %s: %w", u.Name, err)
+	}
+	prev := f.Prev
+	if err := m.cleanStaging(s, ud); err != nil {
+		return nil, err
 	}
 	if err := loader.Preflight(plan); err != nil {
 		return nil, fmt.Errorf("unit %s: %w", u.Name, err)
@@ -134,21 +147,27 @@ func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec
 	}
 	next := *prev
 	next.Links = nil
-	planned := map[string]bool{}
-	for _, a := range plan {
-		planned[a.PinName] = true
-		pin := filepath.Join(ud.Links(), a.PinName)
-		_, existed := old[a.PinName]
+	for _, step := range steps {
+		pin := filepath.Join(ud.Links(), step.Link)
 		var ls state.Link
-		if existed && a.Updatable() {
-			ls, err = m.updateInPlace(a, pin, loaded, t)
-		} else {
-			ls, err = m.attachAndPin(a, loaded, ud.Staging(), t)
-			staged := filepath.Join(ud.Staging(), a.PinName)
-			if existed {
+		switch step.Op {
+		case opUpdate:
+			ls, err = m.updateInPlace(byLink[step.Link], pin, loaded, t)
+		case opMakeBeforeBreak, opAdd:
+			ls, err = m.attachAndPin(u.Name, byLink[step.Link], loaded, ud.Staging(), t)
+			staged := filepath.Join(ud.Staging(), step.Link)
+			if step.Op == opMakeBeforeBreak {
 				ls.LastSwap = SwapMakeBeforeBreak
 			}
 			t.onCommit("move "+staged, func() error { return replacePin(staged, pin) })
+		case opDrop:
+			t.onCommit("drop "+pin, func() error { return detachPin(pin, nil) })
+			continue
+		case opKeep:
+			next.Links = append(next.Links, old[step.Link])
+			continue
+		case opForget:
+			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("unit %s: %w", u.Name, err)
@@ -159,19 +178,19 @@ func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec
 	}
 	m.log().Debug("reload: links swapped", "unit", u.Name, "links", len(plan), "took", time.Since(tSwap))
 	tCommit := time.Now()
-	for name, l := range old {
-		switch {
-		case planned[name]:
-		case only != "" && l.Program != only:
-			next.Links = append(next.Links, l) // Replace leaves other programs alone
-		default:
-			t.onCommit("drop "+l.Pin, func() error { return detachPin(l.Pin, nil) })
-		}
-	}
 	if only == "" {
 		next.ConfigPath, next.ConfigDigest = u.Path, u.Digest
 		next.ObjectPath, next.ObjectDigest = u.Object.Path, spec.Digest
 		next.KeepMaps, next.SharedMaps = u.Object.KeepMaps, shared
+		for _, p := range prev.SharedMaps {
+			if !slices.Contains(shared, p) {
+				t.onCommit("release shared map "+p, func() error {
+					return m.withShareLock(ctx, p, func(context.Context, lock.Scope) error {
+						return m.releaseShare(p, u.Name, true)
+					})
+				})
+			}
+		}
 	}
 	next.Reloaded = time.Now().UTC()
 	next.ReloadPending = false

@@ -69,44 +69,54 @@ func (m *Manager) start(ctx context.Context, s lock.Scope, u *config.Unit) (_ *s
 		return nil, false, err
 	}
 	ud := m.Root.Unit(u.Name)
-	if err := m.cleanStaging(s, ud); err != nil {
-		return nil, false, err
-	}
 	spec, err := readObject(u.Object.Path)
 	if err != nil {
 		return nil, false, err
 	}
-	if pins.Exists(ud.Links()) {
-		prev, _ := state.Read(m.RunDir, u.Name)
-		switch {
-		case prev != nil && prev.ReloadPending:
-			// A killed reload left old and new programs mixed: start
-			// afresh from the config, keeping the pinned maps.
-			m.log().Warn("an interrupted reload left the unit half swapped; starting it afresh", "unit", u.Name)
-			if err := m.teardown(ctx, s, ud, prev, true); err != nil {
+	f := startFacts{
+		Staging: pins.Exists(ud.Staging()), Links: pins.Exists(ud.Links()),
+		ConfigDigest: u.Digest, ObjectDigest: spec.Digest, KeepMaps: u.Object.KeepMaps,
+	}
+	if f.Links {
+		if f.Pins, err = pinFacts(ud.Links()); err != nil {
+			return nil, false, err
+		}
+		f.Prev, f.PrevErr = m.readState(u.Name)
+	}
+	for _, step := range decideStart(f) {
+		switch step.Op {
+		case opCleanStaging:
+			if err := m.cleanStaging(s, ud); err != nil {
 				return nil, false, err
 			}
-		case prev != nil && m.complete(ud, prev):
-			if prev.ConfigDigest == u.Digest && prev.ObjectDigest == spec.Digest {
-				m.log().Info("already attached with this config; adopting it", "unit", u.Name, "links", len(prev.Links))
-				return prev, true, nil
+		case opTeardown:
+			m.log().Warn(step.Why, "unit", u.Name)
+			if err := m.teardown(ctx, s, ud, f.Prev, step.KeepMaps); err != nil {
+				return nil, false, err
 			}
+		case opAdopt:
+			m.log().Info(step.Why, "unit", u.Name, "links", len(f.Prev.Links))
+			return f.Prev, true, nil
+		case opRefuse:
 			return nil, false, fmt.Errorf("unit %s: %w (attached from %s); apply the new one with: systemctl reload bpf@%s.service",
-				u.Name, ErrAlreadyStarted, prev.ConfigPath, u.Name)
-		default:
-			m.log().Warn("unit is half attached (an interrupted start or stop); removing it before starting again", "unit", u.Name)
-			if err := m.teardown(ctx, s, ud, prev, u.Object.KeepMaps); err != nil {
-				return nil, false, err
-			}
+				u.Name, ErrAlreadyStarted, f.Prev.ConfigPath, u.Name)
+		case opAttach:
+			st, err := m.attach(ctx, u, spec, ud)
+			return st, false, err
 		}
 	}
+	return nil, false, fmt.Errorf("unit %s: start decided nothing to do", u.Name)
+}
 
+// attach is the opAttach step: one transaction that loads, attaches, pins
+// into staging, writes the state and commits by renaming staging to links.
+func (m *Manager) attach(ctx context.Context, u *config.Unit, spec *loader.Spec, ud pins.Unit) (_ *state.Unit, err error) {
 	plan, err := loader.Plan(u, spec)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if err := loader.Preflight(plan); err != nil {
-		return nil, false, fmt.Errorf("unit %s: %w", u.Name, err)
+		return nil, fmt.Errorf("unit %s: %w", u.Name, err)
 	}
 
 	t := newTx(m.log())
@@ -116,14 +126,14 @@ func (m *Manager) start(ctx context.Context, s lock.Scope, u *config.Unit) (_ *s
 			if errors.Is(err, os.ErrExist) {
 				continue
 			}
-			return nil, false, fmt.Errorf("create %s: %w", dir, err)
+			return nil, fmt.Errorf("create %s: %w", dir, err)
 		}
 		t.onUndo("remove "+dir, func() error { return rmdirIfEmpty(dir) })
 	}
 
 	loaded, shared, err := m.loadUnit(ctx, u, spec, plan, t, "")
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	defer loaded.Close()
 	m.fault("start:after-load")
@@ -135,9 +145,9 @@ func (m *Manager) start(ctx context.Context, s lock.Scope, u *config.Unit) (_ *s
 		Started: time.Now().UTC(),
 	}
 	for _, a := range plan {
-		ls, err := m.attachAndPin(a, loaded, ud.Staging(), t)
+		ls, err := m.attachAndPin(u.Name, a, loaded, ud.Staging(), t)
 		if err != nil {
-			return nil, false, fmt.Errorf("unit %s: %w", u.Name, err)
+			return nil, fmt.Errorf("unit %s: %w", u.Name, err)
 		}
 		ls.Pin = filepath.Join(ud.Links(), a.PinName)
 		st.Links = append(st.Links, ls)
@@ -145,19 +155,19 @@ func (m *Manager) start(ctx context.Context, s lock.Scope, u *config.Unit) (_ *s
 	}
 
 	if err := state.Write(m.RunDir, st); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	t.onUndo("remove state", func() error { return state.Remove(m.RunDir, u.Name) })
 	m.fault("start:before-commit")
 	if err := os.Rename(ud.Staging(), ud.Links()); err != nil {
-		return nil, false, fmt.Errorf("commit unit %s: %w", u.Name, err)
+		return nil, fmt.Errorf("commit unit %s: %w", u.Name, err)
 	}
 	m.fault("start:after-commit")
 	for _, l := range st.Links {
 		m.log().Info("attached", "unit", u.Name, "program", l.Program, "type", l.Type, "target", l.Target,
 			"prog_id", l.ProgID, "link_id", l.LinkID, "pin", l.Pin)
 	}
-	return st, false, nil
+	return st, nil
 }
 
 // loadUnit loads the planned programs of u into the kernel: the unit's
@@ -202,10 +212,10 @@ func (m *Manager) loadUnit(ctx context.Context, u *config.Unit, spec *loader.Spe
 }
 
 // attachAndPin attaches one planned attachment and pins its link into dir.
-func (m *Manager) attachAndPin(a *loader.Attachment, loaded *loader.Loaded, dir string, t *tx) (state.Link, error) {
+func (m *Manager) attachAndPin(unit string, a *loader.Attachment, loaded *loader.Loaded, dir string, t *tx) (state.Link, error) {
 	l, err := a.Attach(loaded.Programs)
 	if err != nil {
-		return state.Link{}, err
+		return state.Link{}, m.explainBusy(unit, a, err)
 	}
 	pin := filepath.Join(dir, a.PinName)
 	if err := l.Pin(pin); err != nil {
@@ -264,30 +274,25 @@ func programsOf(plan []*loader.Attachment) []string {
 	return names
 }
 
-// complete reports whether every link recorded in st (but those detached
-// on purpose) is pinned and attached, and nothing else is pinned.
-func (m *Manager) complete(ud pins.Unit, st *state.Unit) bool {
-	names, err := pins.List(ud.Links())
+// pinFacts reads the pins of a links directory and asks the kernel whether
+// each is a link attached to its hook.
+func pinFacts(dir string) ([]pinFact, error) {
+	names, err := pins.List(dir)
 	if err != nil {
-		return false
+		return nil, err
 	}
-	want := 0
-	for _, ls := range st.Links {
-		if ls.Detached {
-			continue
+	var out []pinFact
+	for _, n := range names {
+		f := pinFact{Name: n}
+		if l, err := link.LoadPinnedLink(filepath.Join(dir, n), nil); err == nil {
+			if info, err := l.Info(); err == nil {
+				f.Attached = linkAttached(info)
+			}
+			l.Close()
 		}
-		want++
-		l, err := link.LoadPinnedLink(filepath.Join(ud.Links(), filepath.Base(ls.Pin)), nil)
-		if err != nil {
-			return false
-		}
-		info, err := l.Info()
-		l.Close()
-		if err != nil || !linkAttached(info) {
-			return false
-		}
+		out = append(out, f)
 	}
-	return len(names) == want
+	return out, nil
 }
 
 // linkAttached reports whether a link is still attached to its hook. A link

@@ -6,7 +6,6 @@
 //	ROOT/NAME/links/<program>@<target>   one pinned bpf_link per attachment
 //	ROOT/NAME/staging/                    links of a start that has not committed yet
 //	ROOT/NAME/maps/<map>                  pinned maps (PinMaps=yes, PROG_ARRAYs, libbpf pin-by-name)
-//	ROOT/NAME/progs/<program>             programs that must outlive the process
 //
 // # Invariants
 //

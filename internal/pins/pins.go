@@ -86,12 +86,6 @@ func (u Unit) Staging() string { return filepath.Join(u.Dir(), "staging") }
 // Maps holds the unit's pinned maps.
 func (u Unit) Maps() string { return filepath.Join(u.Dir(), "maps") }
 
-// Progs holds programs that must outlive the process.
-func (u Unit) Progs() string { return filepath.Join(u.Dir(), "progs") }
-
-// Link is the pin path of a link named by LinkName inside dir (Links or Staging).
-func (u Unit) Link(dir, name string) string { return filepath.Join(dir, name) }
-
 // LinkName is the pin name of program attached to target: "<program>@<escaped target>".
 func LinkName(program, target string) string {
 	return program + "@" + EscapeTarget(target)

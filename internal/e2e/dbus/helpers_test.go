@@ -272,3 +272,28 @@ func daemonEnv(t *testing.T, tb *testbed.Testbed, env string) {
 	tb.Systemctl("reset-failed", "bpfunitd.service")
 	run(t, tb, "systemctl", "daemon-reload")
 }
+
+// replace calls Replace with gdbus (busctl and dbus-send can't pass fds),
+// passing fd 3 opened by the shell redirection redir (e.g. "3</path"); the
+// command runs under prefix (e.g. setpriv). It returns the new program id,
+// or the bus error's name and message.
+func replace(t *testing.T, tb *testbed.Testbed, prefix, name, prog, redir string) (id uint32, errName, msg string) {
+	t.Helper()
+	if _, err := tb.Run("sh", "-c", "command -v gdbus"); err != nil {
+		t.Skip("needs gdbus in the testbed (apt-get install libglib2.0-bin) to pass a file descriptor")
+	}
+	cmd := fmt.Sprintf("%s gdbus call --system -d %s -o %s -m %s.Replace %s %s 3 %s", prefix, dest, mgrPath, mgrIface, name, prog, redir)
+	out, err := tb.Run("sh", "-c", cmd)
+	if err == nil {
+		if _, e := fmt.Sscanf(strings.TrimSpace(out), "(uint32 %d,)", &id); e != nil {
+			t.Fatalf("%s: reply %q", cmd, out)
+		}
+		return id, "", ""
+	}
+	i := strings.Index(out, "GDBus.Error:")
+	if i < 0 {
+		t.Fatalf("%s: %v\n%s", cmd, err, out)
+	}
+	errName, msg, _ = strings.Cut(strings.TrimSpace(out[i+len("GDBus.Error:"):]), ": ")
+	return 0, errName, msg
+}
