@@ -115,13 +115,14 @@ async function refreshList() {
         } catch (ex) {
             u.propsError = model.describeError("Reading unit " + name, ex).title;
         }
-        if (!u.sd) {
-            try {
-                u.sd = await systemdProxy(name);
-            } catch (ex) {
-                u.sdError = model.describeError("Reading " + model.systemdUnit(name), ex).title;
-            }
+        // One proxy per unit, also when signals make refreshList run
+        // several times at once.
+        if (!u.sdPromise) {
+            u.sdPromise = systemdProxy(name).then(
+                proxy => { u.sd = proxy },
+                ex => { u.sdError = model.describeError("Reading " + model.systemdUnit(name), ex).title });
         }
+        await u.sdPromise;
     }));
     for (const name of [...state.units.keys()])
         if (!seen.has(name))

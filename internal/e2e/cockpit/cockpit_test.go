@@ -179,7 +179,8 @@ func TestPage(t *testing.T) {
 		{"Detach", card + ` [data-action="detach"]`},
 	} {
 		viewer.click(c.sel)
-		viewer.wait(`.bpf-alert[data-kind="warning"]`, "Not permitted: "+c.what)
+		msg := viewer.wait(`.bpf-alert[data-kind="warning"]`, "Not permitted: "+c.what)
+		t.Logf("%s as %s: %q", c.what, user, msg)
 	}
 	if _, err := tb.Run("sh", "-c", "bpfunit help 2>&1 | grep -qw replace || bpfunit replace --help >/dev/null 2>&1"); err == nil {
 		viewer.click(card + ` tr[data-row="xdp_count"] [data-action="replace"]`)
@@ -260,6 +261,8 @@ func TestPage(t *testing.T) {
 	for _, e := range shell.errors() {
 		if strings.Contains(e, "/bpfunit/") {
 			t.Errorf("JavaScript error in the bpfunit frame: %s", e)
+		} else {
+			t.Logf("Cockpit's shell (not the page): %s", e)
 		}
 	}
 }
