@@ -467,13 +467,13 @@ function statsSwitch() {
 }
 
 function header(title, crumbs) {
-    return h("section", { class: "pf-c-page__main-section pf-m-light bpf-header" },
+    return h("section", { class: "pf-c-page__main-section pf-m-padding pf-m-light bpf-header" },
              crumbs,
              h("div", { class: "bpf-titlebar" }, h("h1", { class: "pf-c-title pf-m-2xl" }, title), statsSwitch()));
 }
 
 function listView() {
-    const main = h("section", { class: "pf-c-page__main-section bpf-list" });
+    const main = h("section", { class: "pf-c-page__main-section pf-m-padding bpf-list" });
     if (!state.loaded) {
         main.append(h("p", { class: "bpf-muted" }, "Loading…"));
     } else if (state.loadError) {
@@ -496,7 +496,7 @@ function detailsView(name) {
                      h("ol", { class: "pf-c-breadcrumb__list" },
                        h("li", { class: "pf-c-breadcrumb__item" }, h("a", { class: "pf-c-breadcrumb__link", href: "#/" }, "BPF programs")),
                        h("li", { class: "pf-c-breadcrumb__item" }, h("span", { class: "pf-c-breadcrumb__item-divider" }, "›"), h("span", { class: "pf-c-breadcrumb__link pf-m-current" }, name))));
-    const main = h("section", { class: "pf-c-page__main-section bpf-details" });
+    const main = h("section", { class: "pf-c-page__main-section pf-m-padding bpf-details" });
     const u = state.units.get(name);
     if (!u) {
         main.append(h("p", {}, state.loaded ? "No BPF unit " + name + "." : "Loading…"));

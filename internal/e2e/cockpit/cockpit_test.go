@@ -241,7 +241,7 @@ func TestPage(t *testing.T) {
 		admin.fatal(fmt.Errorf("at 390 px the page is %d px wider than the window", over))
 	}
 	if docs != "" {
-		admin.eval(`document.getElementById("app").scrollTo(0, 0)`)
+		admin.eval(`document.querySelectorAll(".bpf-alert").forEach(a => a.remove()); document.getElementById("app").scrollTo(0, 0)`)
 		admin.screenshot(filepath.Join(docs, "cockpit-phone.png"))
 	}
 
