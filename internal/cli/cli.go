@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -52,12 +53,16 @@ func New(out, errOut io.Writer) *cobra.Command {
 				if u.Masked {
 					cfg = "masked"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", u.Name, u.State, len(u.Links), cfg)
-				if u.Reason != "" {
-					notes = append(notes, u.Name+": "+u.Reason)
+				name := u.Name
+				if config.ValidateName(name) != nil {
+					name = strconv.Quote(name) // may hold a tab or a newline
 				}
-				if u.Err != "" {
-					notes = append(notes, u.Name+": "+u.Err)
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", name, u.State, len(u.Links), cfg)
+				if u.Reason != "" {
+					notes = append(notes, name+": "+u.Reason)
+				}
+				if u.Err != "" && !strings.Contains(u.Reason, u.Err) {
+					notes = append(notes, name+": "+u.Err)
 				}
 			}
 			tw.Flush()
@@ -135,7 +140,7 @@ func printStatus(out io.Writer, st *manager.Status) {
 	if st.Reason != "" {
 		fmt.Fprintf(out, "    Reason: %s\n", st.Reason)
 	}
-	if st.Err != "" {
+	if st.Err != "" && !strings.Contains(st.Reason, st.Err) {
 		fmt.Fprintf(out, "     Error: %s\n", st.Err)
 	}
 	if st.Config != "" {

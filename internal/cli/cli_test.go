@@ -183,6 +183,23 @@ func TestListStatusStarted(t *testing.T) {
 	if s.State != manager.StateNotStarted || len(s.Links) != 0 || len(s.Maps) != 0 {
 		t.Errorf("status after stop: %+v", s)
 	}
+
+	// A corrupt state file: status and list say broken, why, and which file.
+	stateFile := filepath.Join(env.RunDir, "state", "idle.json")
+	if err := os.WriteFile(stateFile, []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(stateFile)
+	out := mustRun(t, env, cli, "status", "idle")
+	for _, w := range []string{"State: broken", "Reason: state file " + stateFile + ": corrupt: "} {
+		if !strings.Contains(out, w) {
+			t.Errorf("status with a corrupt state file lacks %q:\n%s", w, out)
+		}
+	}
+	out = mustRun(t, env, cli, "list")
+	if !strings.Contains(out, "idle: state file "+stateFile) {
+		t.Errorf("list with a corrupt state file does not name it:\n%s", out)
+	}
 }
 
 // TestVerify: verify loads into the kernel and unloads again; it never

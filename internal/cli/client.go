@@ -217,16 +217,15 @@ func (h *varlinkHelper) Detach(ctx context.Context, name, link string) error {
 	return varlinkError(h.c.Call(ctx, varlink.ManagerInterface+".Detach", map[string]string{"name": name, "link": link}, nil))
 }
 
-// Replace passes the file the CLI opened as /proc/PID/fd/N: bpfunitd opens
-// that magic link, which reaches the very file this process opened,
-// whatever mount namespace it is in (bpfunitd runs with PrivateTmp=, so a
-// path under /tmp would name another file) and whatever the path was.
+// Replace passes the file the CLI opened as a descriptor (SCM_RIGHTS), as
+// over D-Bus: bpfunitd reads what this process opened, whatever mount
+// namespace it is in (bpfunitd has PrivateTmp=: a path under /tmp would
+// name another file).
 func (h *varlinkHelper) Replace(ctx context.Context, name, program string, f *os.File) (uint32, error) {
 	var res struct {
 		ProgID uint32 `json:"prog_id"`
 	}
-	path := fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), f.Fd())
-	err := h.c.Call(ctx, varlink.ManagerInterface+".Replace", map[string]string{"name": name, "program": program, "path": path}, &res)
+	err := h.c.CallFDs(ctx, varlink.ManagerInterface+".Replace", map[string]any{"name": name, "program": program, "fd": 0}, []*os.File{f}, &res)
 	return res.ProgID, varlinkError(err)
 }
 

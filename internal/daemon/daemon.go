@@ -157,8 +157,13 @@ func run(ctx context.Context, log *slog.Logger, idle time.Duration) error {
 	if conn != nil {
 		defer conn.Close()
 		srv = dbusapi.New(conn, svc, dbusapi.Options{Version: Version(), Log: log})
+		if err := srv.Listen(ctx); err != nil {
+			return err
+		}
 		go func() { busDone <- srv.Serve(ctx) }()
 	}
+	// Type=notify: ready once the bus name is ours (or without a bus, once
+	// the Varlink socket is served).
 	sddaemon.SdNotify(false, sddaemon.SdNotifyReady)
 
 	var vlDone chan error
@@ -182,6 +187,9 @@ func run(ctx context.Context, log *slog.Logger, idle time.Duration) error {
 			continue
 		}
 		log.Debug("idle; exiting", "idle_timeout", idle)
+		// STOPPING=1 first: systemd then queues a start that comes in
+		// now (a call right after the name is released) until this
+		// process has exited, instead of calling the unit running.
 		sddaemon.SdNotify(false, sddaemon.SdNotifyStopping)
 		if srv != nil {
 			return drain(conn, srv)

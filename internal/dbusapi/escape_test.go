@@ -3,7 +3,11 @@ package dbusapi
 import (
 	"encoding/xml"
 	"fmt"
+	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/cilium/ebpf"
 
 	"github.com/godbus/dbus/v5"
 
@@ -234,5 +238,19 @@ func TestUnitPropertyTypes(t *testing.T) {
 	}
 	if got := props["Links"].Value().([]linkProp); len(got) != 1 || got[0].Name != "p@eth0" || got[0].State != "attached" {
 		t.Errorf("Links = %+v", got)
+	}
+}
+
+// A verifier rejection is VerifierRejected, and its text carries the tail
+// of the verifier log.
+func TestVerifierError(t *testing.T) {
+	ve := &ebpf.VerifierError{Cause: syscall.EACCES, Log: []string{"0: R1=ctx", "1: (61) r0 = *(u32 *)(r1 +0)", "invalid access to packet, off=0 size=4, R1(id=0,off=0,r=0)"}}
+	err := fmt.Errorf("replace xdp_bad in unit b: %w", &loader.LoadError{Program: "xdp_bad", Err: ve})
+	e := toDBus(err)
+	if e.Name != ErrVerifierRejected {
+		t.Fatalf("error name %s, want %s", e.Name, ErrVerifierRejected)
+	}
+	if msg := e.Body[0].(string); !strings.Contains(msg, "invalid access to packet") || !strings.Contains(msg, "verifier rejected") {
+		t.Errorf("message %q lacks the verifier log's tail", msg)
 	}
 }

@@ -45,9 +45,12 @@ type Server struct {
 	// props are the last Unit1 properties sent per unit, to send
 	// PropertiesChanged only for what changed.
 	props map[string]map[string]dbus.Variant
+
+	sigs    chan *dbus.Signal
+	changes <-chan service.Change
 }
 
-// New returns a Server for svc on conn; Serve exports it.
+// New returns a Server for svc on conn; Listen exports it.
 func New(conn *dbus.Conn, svc *service.Service, opts Options) *Server {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
@@ -56,16 +59,14 @@ func New(conn *dbus.Conn, svc *service.Service, opts Options) *Server {
 		last: time.Now(), subs: map[string]bool{}, props: map[string]map[string]dbus.Variant{}}
 }
 
-// Serve exports the objects, takes the bus name and serves until ctx is
-// done or the bus connection closes (dbus-daemon restarted: the next call
-// activates a new helper). It returns nil when ctx ended it.
-func (s *Server) Serve(ctx context.Context) error {
+// Listen exports the objects and takes the bus name: when it returns nil,
+// calls are being served (the daemon then tells systemd it is ready).
+func (s *Server) Listen(ctx context.Context) error {
 	if err := s.export(); err != nil {
 		return err
 	}
-	sigs := make(chan *dbus.Signal, 64)
-	s.conn.Signal(sigs)
-	defer s.conn.RemoveSignal(sigs)
+	s.sigs = make(chan *dbus.Signal, 64)
+	s.conn.Signal(s.sigs)
 	if err := s.conn.AddMatchSignalContext(ctx, dbus.WithMatchSender(dbusIface), dbus.WithMatchInterface(dbusIface),
 		dbus.WithMatchMember("NameOwnerChanged")); err != nil {
 		return fmt.Errorf("watch bus clients: %w", err)
@@ -74,6 +75,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("watch units: %w", err)
 	}
+	s.changes = changes
 	s.snapshotAll(ctx)
 	reply, err := s.conn.RequestName(BusName, dbus.NameFlagDoNotQueue)
 	if err != nil {
@@ -82,18 +84,26 @@ func (s *Server) Serve(ctx context.Context) error {
 	if reply != dbus.RequestNameReplyPrimaryOwner {
 		return fmt.Errorf("request bus name %s: already owned (reply %d)", BusName, reply)
 	}
+	return nil
+}
+
+// Serve sends the signals of unit changes and follows subscribers until
+// ctx is done (it returns nil) or the bus connection closes (dbus-daemon
+// restarted: the next call activates a new helper). Call Listen first.
+func (s *Server) Serve(ctx context.Context) error {
+	defer s.conn.RemoveSignal(s.sigs)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-s.conn.Context().Done():
 			return fmt.Errorf("bus connection closed: %w", context.Cause(s.conn.Context()))
-		case sig, ok := <-sigs:
+		case sig, ok := <-s.sigs:
 			if !ok {
 				return errors.New("bus connection closed")
 			}
 			s.onSignal(sig)
-		case c, ok := <-changes:
+		case c, ok := <-s.changes:
 			if !ok {
 				return nil
 			}
@@ -371,8 +381,10 @@ func (m *manager1) Subscribe(msg dbus.Message) *dbus.Error {
 	s.subs[name] = true
 	s.mu.Unlock()
 	// A peer that left between its call and now would never be dropped.
+	ctx, cancel := s.callContext()
+	defer cancel()
 	var has bool
-	if err := s.conn.BusObject().Call(dbusIface+".NameHasOwner", 0, name).Store(&has); err == nil && !has {
+	if err := s.conn.BusObject().CallWithContext(ctx, dbusIface+".NameHasOwner", 0, name).Store(&has); err == nil && !has {
 		s.mu.Lock()
 		delete(s.subs, name)
 		s.mu.Unlock()
@@ -410,6 +422,8 @@ func (p *managerProps) all() map[string]dbus.Variant {
 }
 
 func (p *managerProps) Get(iface, name string) (dbus.Variant, *dbus.Error) {
+	p.s.enter()
+	defer p.s.leave()
 	if iface != ManagerIface {
 		return dbus.Variant{}, newError(ErrUnknownInterface, "no interface "+iface)
 	}
@@ -421,6 +435,8 @@ func (p *managerProps) Get(iface, name string) (dbus.Variant, *dbus.Error) {
 }
 
 func (p *managerProps) GetAll(iface string) (map[string]dbus.Variant, *dbus.Error) {
+	p.s.enter()
+	defer p.s.leave()
 	if iface != ManagerIface && iface != "" {
 		return nil, newError(ErrUnknownInterface, "no interface "+iface)
 	}

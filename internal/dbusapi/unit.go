@@ -28,8 +28,10 @@ type (
 		Name string
 		ID   uint32
 		Tag  string
-		// StatsEnabled: kernel.bpf_stats_enabled is on, so RunCount
-		// and RunTimeNs count.
+		// StatsEnabled: the kernel counts runs (kernel.bpf_stats_enabled
+		// is 1, or a process holds BPF_ENABLE_STATS, which the sysctl
+		// does not show but the run time does), so RunCount and
+		// RunTimeNs are meaningful.
 		StatsEnabled bool
 		RunCount     uint64
 		RunTimeNs    uint64
@@ -59,6 +61,7 @@ func unitProperties(st *manager.Status) map[string]dbus.Variant {
 		if prog, err := ebpf.NewProgramFromID(ebpf.ProgramID(l.ProgID)); err == nil {
 			if s, err := prog.Stats(); err == nil {
 				p.RunCount, p.RunTimeNs = s.RunCount, uint64(s.Runtime)
+				p.StatsEnabled = p.StatsEnabled || s.Runtime > 0
 			}
 			prog.Close()
 		}

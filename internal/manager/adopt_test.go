@@ -469,3 +469,43 @@ func TestStartRepairsLostState(t *testing.T) {
 		t.Errorf("links left in the kernel: %v", links)
 	}
 }
+
+// TestReloadRepairsDetachedLink: reload brings back a link detached behind
+// bpfunit's back (it used to refuse: "not started"), make-before-break,
+// with a new link on the same pin.
+func TestReloadRepairsDetachedLink(t *testing.T) {
+	testenv.CheckLeaks(t)
+	env := testenv.NewEnv(t)
+	pair := testenv.NetnsPair(t)
+	bin := testenv.BuildBinary(t, "cmd/bpfunit-oneshot")
+	env.Config(t, "rdet", fpXDPConfig(env.Object(t, "xdp_counter"), pair, "", "xdp_count"))
+	before := fpSnapshot(t)
+
+	fpMustOneshot(t, env, bin, "start", "rdet")
+	first := fpAssertAttached(t, env, pair, "rdet", before, 1)
+	l, err := link.LoadPinnedLink(first.Links[0].Pin, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = l.Detach()
+	l.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fpAssertNoXDP(t, pair)
+
+	fpMustOneshot(t, env, bin, "reload", "rdet")
+	again := fpAssertAttached(t, env, pair, "rdet", before, 1)
+	if again.Links[0].LinkID == first.Links[0].LinkID || again.Links[0].LastSwap != manager.SwapMakeBeforeBreak {
+		t.Errorf("reload of a detached link: link %d (was %d), swap %q; want a new link, make-before-break", again.Links[0].LinkID, first.Links[0].LinkID, again.Links[0].LastSwap)
+	}
+	if got := pair.Ping(t, 2); got != 2 {
+		t.Errorf("ping: %d of 2", got)
+	}
+	if st, err := fpManager(env).Status(t.Context(), "rdet"); err != nil || st.State != manager.StateAttached {
+		t.Errorf("status after reload: %+v, %v", st, err)
+	}
+	fpMustOneshot(t, env, bin, "stop", "rdet")
+	fpAssertGone(t, env, "rdet")
+	fpAssertNoXDP(t, pair)
+}

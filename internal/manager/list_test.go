@@ -33,12 +33,16 @@ func TestListShowsUnreadableUnits(t *testing.T) {
 	if err := os.WriteFile(corrupt, []byte("{"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Not a unit name at all.
+	if err := os.WriteFile(filepath.Join(env.RunDir, "state", "no unit.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	units, err := fpManager(env).List(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"unreadable", "corrupt"} {
+	for _, name := range []string{"unreadable", "corrupt", "no unit"} {
 		i := slices.IndexFunc(units, func(s *manager.Status) bool { return s.Name == name })
 		if i < 0 {
 			t.Errorf("list left out %s: %+v", name, units)

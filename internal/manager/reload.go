@@ -154,7 +154,7 @@ func (m *Manager) reload(ctx context.Context, s lock.Scope, u *config.Unit, spec
 		case opUpdate:
 			ls, err = m.updateInPlace(byLink[step.Link], pin, loaded, t)
 		case opMakeBeforeBreak, opAdd:
-			ls, err = m.attachAndPin(u.Name, byLink[step.Link], loaded, ud.Staging(), t)
+			ls, err = m.attachAndPin(ctx, u.Name, byLink[step.Link], loaded, ud.Staging(), t)
 			staged := filepath.Join(ud.Staging(), step.Link)
 			if step.Op == opMakeBeforeBreak {
 				ls.LastSwap = SwapMakeBeforeBreak

@@ -1,7 +1,6 @@
 package manager_test
 
 import (
-	"context"
 	"errors"
 	"os"
 	"strings"
@@ -24,7 +23,7 @@ func TestReplaceFromOpenFile(t *testing.T) {
 	env.Config(t, "rp", xdpConfig(obj, pair, "PinMaps=yes"))
 	m := &manager.Manager{Root: pins.Root(env.PinRoot), RunDir: env.RunDir, ConfigDirs: []string{env.ConfigDir}}
 	m = withDiscardLog(m)
-	ctx := context.Background()
+	ctx := t.Context()
 	st, _, err := m.Start(ctx, "rp")
 	if err != nil {
 		t.Fatal(err)
@@ -78,5 +77,16 @@ func TestReplaceFromOpenFile(t *testing.T) {
 	defer f2.Close()
 	if _, err := m.Replace(ctx, "idle", "xdp_count", f2); !errors.Is(err, manager.ErrNotStarted) {
 		t.Fatalf("replace in a unit that is not started: %v, want ErrNotStarted", err)
+	}
+	f3, err := os.Open(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f3.Close()
+	if _, err := m.Replace(ctx, "rp", "xdp_count_v2", f3); manager.KindOf(err) != manager.KindNoSuchProgram {
+		t.Fatalf("replace of a program the unit does not attach: %v (%s), want no-such-program", err, manager.KindOf(err))
+	}
+	if _, err := m.Replace(ctx, "rp", "xdp_count", strings.NewReader("not an ELF")); manager.KindOf(err) != manager.KindInvalidObject {
+		t.Fatalf("replace from a non-ELF: %v (%s), want invalid-object", err, manager.KindOf(err))
 	}
 }

@@ -145,7 +145,7 @@ func (m *Manager) attach(ctx context.Context, u *config.Unit, spec *loader.Spec,
 		Started: time.Now().UTC(),
 	}
 	for _, a := range plan {
-		ls, err := m.attachAndPin(u.Name, a, loaded, ud.Staging(), t)
+		ls, err := m.attachAndPin(ctx, u.Name, a, loaded, ud.Staging(), t)
 		if err != nil {
 			return nil, fmt.Errorf("unit %s: %w", u.Name, err)
 		}
@@ -212,7 +212,8 @@ func (m *Manager) loadUnit(ctx context.Context, u *config.Unit, spec *loader.Spe
 }
 
 // attachAndPin attaches one planned attachment and pins its link into dir.
-func (m *Manager) attachAndPin(unit string, a *loader.Attachment, loaded *loader.Loaded, dir string, t *tx) (state.Link, error) {
+// ctx is for the attach itself once the loader takes one (branch types).
+func (m *Manager) attachAndPin(ctx context.Context, unit string, a *loader.Attachment, loaded *loader.Loaded, dir string, t *tx) (state.Link, error) {
 	l, err := a.Attach(loaded.Programs)
 	if err != nil {
 		return state.Link{}, m.explainBusy(unit, a, err)

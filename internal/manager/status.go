@@ -256,7 +256,9 @@ func (m *Manager) List(ctx context.Context) ([]*Status, error) {
 	}
 	pinned = append(pinned, states...)
 	for _, n := range pinned {
-		if !slices.Contains(names, n) && config.ValidateName(n) == nil {
+		// A name that is no unit name (a directory someone made under
+		// the pin root) is listed too, with the error Status gives it.
+		if !slices.Contains(names, n) {
 			names = append(names, n)
 		}
 	}

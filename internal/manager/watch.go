@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfunit/bpfunit/internal/pins"
 	"github.com/bpfunit/bpfunit/internal/state"
 )
 
@@ -19,16 +20,22 @@ import (
 // bpf.target start changes a hundred units at once.
 const watchCoalesce = 50 * time.Millisecond
 
+// watchMaxDelay bounds how long a steady stream of events delays a report.
+const watchMaxDelay = 500 * time.Millisecond
+
 // Watch reports changes to any unit made by any process (the oneshot under
 // systemd, another bpfunitd, this Manager): every commit of Start, Stop,
 // Reload, Replace and Detach writes or removes the unit's state file, and
 // Watch follows RUNDIR/state with inotify. Bursts are coalesced: a unit is
-// reported once per watchCoalesce window however often it changed. The
+// reported once per burst (events until 50 ms of quiet, at most 500 ms)
+// however often it changed. The
 // channel is closed when ctx is done or the watch fails; a reader that
 // falls behind does not lose a unit, only repetitions of it.
 //
-// What it does not see: a link detached behind bpfunit's back (bpftool)
-// changes no file; Status shows it when asked.
+// The pin root is watched too (a unit directory created or removed), for
+// the changes that write no state file: a stop or repair of a unit that
+// had pins but no state. What it does not see: a link detached behind
+// bpfunit's back (bpftool) changes no file; Status shows it when asked.
 func (m *Manager) Watch(ctx context.Context) (<-chan Change, error) {
 	dir := state.Dir(m.RunDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -38,9 +45,18 @@ func (m *Manager) Watch(ctx context.Context) (<-chan Change, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watch %s: inotify: %w", dir, err)
 	}
-	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_CLOSE_WRITE|unix.IN_MOVED_TO|unix.IN_MOVED_FROM|unix.IN_DELETE|unix.IN_DELETE_SELF|unix.IN_MOVE_SELF); err != nil {
+	stateWD, err := unix.InotifyAddWatch(fd, dir, unix.IN_CLOSE_WRITE|unix.IN_MOVED_TO|unix.IN_MOVED_FROM|unix.IN_DELETE|unix.IN_DELETE_SELF|unix.IN_MOVE_SELF)
+	if err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("watch %s: %w", dir, err)
+	}
+	// The pin root may not exist yet (nothing ever started): then only
+	// the state directory is watched.
+	rootWD := -1
+	if m.Root != "" {
+		if wd, err := unix.InotifyAddWatch(fd, string(m.Root), unix.IN_CREATE|unix.IN_DELETE|unix.IN_MOVED_TO|unix.IN_MOVED_FROM|unix.IN_ONLYDIR); err == nil {
+			rootWD = wd
+		}
 	}
 	// A non-blocking fd in an os.File goes through the runtime poller:
 	// Read parks the goroutine, Close wakes it.
@@ -61,18 +77,30 @@ func (m *Manager) Watch(ctx context.Context) (<-chan Change, error) {
 				ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
 				nameBytes := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(ev.Len)]
 				off += unix.SizeofInotifyEvent + int(ev.Len)
-				if ev.Mask&(unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_IGNORED) != 0 {
-					m.log().Warn("state directory went away; watch ends", "dir", dir)
-					return
-				}
 				name := strings.TrimRight(string(nameBytes), "\x00")
-				// Temporary files of state.Write start with a dot.
-				if unit, ok := strings.CutSuffix(name, ".json"); ok && !strings.HasPrefix(name, ".") {
-					select {
-					case names <- unit:
-					case <-ctx.Done():
+				unit := ""
+				switch int(ev.Wd) {
+				case stateWD:
+					if ev.Mask&(unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_IGNORED) != 0 {
+						m.log().Warn("state directory went away; watch ends", "dir", dir)
 						return
 					}
+					// Temporary files of state.Write start with a dot.
+					if n, ok := strings.CutSuffix(name, ".json"); ok && !strings.HasPrefix(name, ".") {
+						unit = n
+					}
+				case rootWD:
+					if ev.Mask&unix.IN_ISDIR != 0 && name != "" {
+						unit = pins.UnitName(name)
+					}
+				}
+				if unit == "" {
+					continue
+				}
+				select {
+				case names <- unit:
+				case <-ctx.Done():
+					return
 				}
 			}
 		}
@@ -83,11 +111,13 @@ func (m *Manager) Watch(ctx context.Context) (<-chan Change, error) {
 		defer f.Close()
 		pending := map[string]bool{}
 		var order []string
-		var tick <-chan time.Time
+		var timer <-chan time.Time
+		var deadline time.Time
+		flushing := false
 		for {
 			var send chan Change
 			var next Change
-			if len(order) > 0 && tick == nil {
+			if flushing && len(order) > 0 {
 				send, next = out, Change{Unit: order[0]}
 			}
 			select {
@@ -101,14 +131,24 @@ func (m *Manager) Watch(ctx context.Context) (<-chan Change, error) {
 					pending[n] = true
 					order = append(order, n)
 				}
-				if tick == nil && len(order) == 1 {
-					tick = time.After(watchCoalesce)
+				if flushing {
+					continue
 				}
-			case <-tick:
-				tick = nil
+				// Report once the burst is quiet for watchCoalesce, and
+				// at the latest watchMaxDelay after its first event.
+				now := time.Now()
+				if deadline.IsZero() {
+					deadline = now.Add(watchMaxDelay)
+				}
+				timer = time.After(min(watchCoalesce, max(deadline.Sub(now), 0)))
+			case <-timer:
+				timer, flushing = nil, true
 			case send <- next:
 				delete(pending, order[0])
 				order = order[1:]
+				if len(order) == 0 {
+					flushing, deadline = false, time.Time{}
+				}
 			}
 		}
 	}()

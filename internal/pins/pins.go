@@ -110,6 +110,10 @@ func escapeDots(s string) string { return strings.ReplaceAll(s, ".", `\x2e`) }
 
 func unescapeDots(s string) string { return strings.ReplaceAll(s, `\x2e`, ".") }
 
+// UnitName is the unit name of a unit directory's file name (the inverse
+// of the escaping Unit.Dir does).
+func UnitName(dirName string) string { return unescapeDots(dirName) }
+
 // Program returns the program name part of a link pin name.
 func Program(linkName string) string {
 	p, _, _ := strings.Cut(linkName, "@")

@@ -5,9 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/bpfunit/bpfunit/internal/loader"
 	"github.com/bpfunit/bpfunit/internal/manager"
 )
 
@@ -27,11 +31,34 @@ const (
 var ErrInvalidObject = manager.ErrInvalidObject
 
 // readObject reads the whole of f, which must be a regular file of at
-// most MaxObjectSize bytes, from its start, within ReadTimeout.
-func readObject(ctx context.Context, f *os.File) (io.Reader, error) {
+// most MaxObjectSize bytes, from its start, within ReadTimeout (fstat
+// included: on a hung FUSE or network mount it blocks too).
+func readObject(ctx context.Context, f *os.File) ([]byte, error) {
 	if f == nil {
 		return nil, fmt.Errorf("%w: no file", ErrInvalidObject)
 	}
+	ctx, cancel := context.WithTimeout(ctx, ReadTimeout)
+	defer cancel()
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		data, err := readRegular(f)
+		done <- result{data, err}
+	}()
+	select {
+	case r := <-done:
+		return r.data, r.err
+	case <-ctx.Done():
+		// The goroutine ends when the kernel returns; the caller closes
+		// f, which is all that can be done about a hung mount.
+		return nil, fmt.Errorf("%w: read passed file: %v", ErrInvalidObject, ctx.Err())
+	}
+}
+
+func readRegular(f *os.File) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("%w: stat passed file: %v", ErrInvalidObject, err)
@@ -42,33 +69,16 @@ func readObject(ctx context.Context, f *os.File) (io.Reader, error) {
 	if fi.Size() > MaxObjectSize {
 		return nil, fmt.Errorf("%w: passed file is %d bytes, at most %d allowed", ErrInvalidObject, fi.Size(), MaxObjectSize)
 	}
-	ctx, cancel := context.WithTimeout(ctx, ReadTimeout)
-	defer cancel()
-	type result struct {
-		data []byte
-		err  error
+	// ReadAt from 0: the caller's file offset is not ours to trust or
+	// move. One byte more than the cap tells a file that grew.
+	data, err := io.ReadAll(io.NewSectionReader(f, 0, MaxObjectSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: read passed file: %v", ErrInvalidObject, err)
 	}
-	done := make(chan result, 1)
-	go func() {
-		// ReadAt from 0: the caller's file offset is not ours to trust
-		// or move. One byte more than the cap tells a file that grew.
-		data, err := io.ReadAll(io.NewSectionReader(f, 0, MaxObjectSize+1))
-		done <- result{data, err}
-	}()
-	select {
-	case r := <-done:
-		if r.err != nil {
-			return nil, fmt.Errorf("%w: read passed file: %v", ErrInvalidObject, r.err)
-		}
-		if len(r.data) > MaxObjectSize {
-			return nil, fmt.Errorf("%w: passed file is larger than %d bytes", ErrInvalidObject, MaxObjectSize)
-		}
-		return bytes.NewReader(r.data), nil
-	case <-ctx.Done():
-		// The reading goroutine ends when the read returns; the caller
-		// closes f, which is all that can be done about a hung mount.
-		return nil, fmt.Errorf("%w: read passed file: %v", ErrInvalidObject, ctx.Err())
+	if len(data) > MaxObjectSize {
+		return nil, fmt.Errorf("%w: passed file is larger than %d bytes", ErrInvalidObject, MaxObjectSize)
 	}
+	return data, nil
 }
 
 func fileKind(m os.FileMode) string {
@@ -85,4 +95,19 @@ func fileKind(m os.FileMode) string {
 		return "directory"
 	}
 	return "special file"
+}
+
+// hasProgram checks that obj is a BPF ELF object with program in it, so
+// that a caller who passed the wrong object hears that, not a complaint
+// about the unit's config.
+func hasProgram(obj []byte, program string) error {
+	spec, err := loader.ReadSpec(bytes.NewReader(obj))
+	if err != nil {
+		return fmt.Errorf("passed file: %w: %w", ErrInvalidObject, err)
+	}
+	if _, ok := spec.Programs[program]; !ok {
+		names := slices.Sorted(maps.Keys(spec.Programs))
+		return fmt.Errorf("passed object: %w %s (it has: %s)", manager.ErrNoSuchProgram, program, strings.Join(names, ", "))
+	}
+	return nil
 }

@@ -72,7 +72,7 @@ func TestReadObjectWholeFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ := io.ReadAll(rd)
+	got := rd
 	if string(got) != "\x7fELF and the rest" {
 		t.Errorf("read %q", got)
 	}

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -219,11 +220,14 @@ func (s *Service) Replace(ctx context.Context, c Caller, name, program string, f
 	if err != nil {
 		return 0, err
 	}
+	if err := hasProgram(obj, program); err != nil {
+		return 0, fmt.Errorf("replace %s in unit %s: %w", program, name, err)
+	}
 	before, err := s.m.Status(ctx, name)
 	if err != nil {
 		return 0, err
 	}
-	st, err := s.m.Replace(ctx, name, program, obj)
+	st, err := s.m.Replace(ctx, name, program, bytes.NewReader(obj))
 	if err != nil {
 		return 0, err
 	}

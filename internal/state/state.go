@@ -2,6 +2,9 @@
 // attached (ids, tags, digests), for status and for deciding whether a
 // second start is the same config (adopt) or a different one (reload).
 //
+// It also records what only bpfunit knows: links detached on purpose
+// (Link.Detached), and, in share.go, which units use a ShareMap= map.
+//
 // The file is advisory: the pins are the truth about what is attached. It is
 // written atomically (temp file + rename) before a start commits, so a crash
 // leaves either the old file or the new one, never half of one.

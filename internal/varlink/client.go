@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Client is one connection to a Varlink service. Calls on it are
@@ -52,6 +55,20 @@ func (c *Client) Call(ctx context.Context, method string, params, out any) error
 	})
 }
 
+// CallFDs is Call passing fds with the call (SCM_RIGHTS); parameters
+// refer to them by index. The connection must be a Unix socket.
+func (c *Client) CallFDs(ctx context.Context, method string, params any, fds []*os.File, out any) error {
+	return c.callFDs(ctx, method, params, false, fds, func(raw json.RawMessage) error {
+		if out == nil || isNull(raw) {
+			return nil
+		}
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("decode reply of %s: %w", method, err)
+		}
+		return nil
+	})
+}
+
 // CallMore calls method with "more" and passes every reply's parameters to
 // fn, until the service sends its last reply, fn fails, or ctx is done.
 func (c *Client) CallMore(ctx context.Context, method string, params any, fn func(json.RawMessage) error) error {
@@ -59,6 +76,10 @@ func (c *Client) CallMore(ctx context.Context, method string, params any, fn fun
 }
 
 func (c *Client) call(ctx context.Context, method string, params any, more bool, fn func(json.RawMessage) error) error {
+	return c.callFDs(ctx, method, params, more, nil, fn)
+}
+
+func (c *Client) callFDs(ctx context.Context, method string, params any, more bool, fds []*os.File, fn func(json.RawMessage) error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	req := struct {
@@ -83,7 +104,20 @@ func (c *Client) call(ctx context.Context, method string, params any, more bool,
 		}
 		return fmt.Errorf("call %s: %w", method, err)
 	}
-	if _, err := c.nc.Write(b); err != nil {
+	if len(fds) > 0 {
+		uc, ok := c.nc.(*net.UnixConn)
+		if !ok {
+			return wrap(errors.New("passing file descriptors needs a Unix socket"))
+		}
+		raw := make([]int, len(fds))
+		for i, f := range fds {
+			raw[i] = int(f.Fd())
+		}
+		// The descriptors go with the message's first bytes.
+		if _, _, err := uc.WriteMsgUnix(b, unix.UnixRights(raw...), nil); err != nil {
+			return wrap(err)
+		}
+	} else if _, err := c.nc.Write(b); err != nil {
 		return wrap(err)
 	}
 	for {

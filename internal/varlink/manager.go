@@ -135,6 +135,7 @@ type nameParams struct {
 	Link    string `json:"link"`
 	Program string `json:"program"`
 	Path    string `json:"path"`
+	FD      *int   `json:"fd"`
 }
 
 // decodeName decodes the parameters and checks the unit name as the
@@ -232,7 +233,12 @@ func (h *handlers) replace(ctx context.Context, c *Call) (any, error) {
 	if service.ValidateProgram(p.Program) != nil {
 		return nil, NewError(ErrInvalidParameter, "parameter", "program")
 	}
-	if !filepath.IsAbs(p.Path) || len(p.Path) > unix.PathMax {
+	switch {
+	case p.FD != nil && p.Path != "":
+		return nil, NewError(ErrInvalidParameter, "parameter", "fd")
+	case p.FD != nil && (*p.FD < 0 || *p.FD >= len(c.FDs)):
+		return nil, NewError(ErrInvalidParameter, "parameter", "fd")
+	case p.FD == nil && (!filepath.IsAbs(p.Path) || len(p.Path) > unix.PathMax):
 		return nil, NewError(ErrInvalidParameter, "parameter", "path")
 	}
 	// Authorize before the path is opened: only root names a file the
@@ -241,11 +247,16 @@ func (h *handlers) replace(ctx context.Context, c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := openObject(p.Path)
-	if err != nil {
-		return nil, NewError(ErrInvalidObject, "message", err.Error())
+	var f *os.File
+	if p.FD != nil {
+		// The service checks it is a regular file below the cap.
+		f = c.FDs[*p.FD]
+	} else {
+		if f, err = openObject(p.Path); err != nil {
+			return nil, NewError(ErrInvalidObject, "message", err.Error())
+		}
+		defer f.Close()
 	}
-	defer f.Close()
 	id, err := h.b.Replace(ctx, caller, p.Name, p.Program, f)
 	if err != nil {
 		return nil, mapError(err, c.Method, *p)

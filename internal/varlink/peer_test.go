@@ -101,7 +101,7 @@ func TestUnprivilegedPeer(t *testing.T) {
 	if got := strings.TrimSpace(string(out)); got != want {
 		t.Fatalf("as uid 65534:\n%s\nwant:\n%s", got, want)
 	}
-	if got := strings.Join(b.calls, ","); got != "ListUnits,GetUnit demo" {
+	if got := strings.Join(b.got(), ","); got != "ListUnits,GetUnit demo" {
 		t.Fatalf("backend saw %s, want only the reads", got)
 	}
 }

@@ -43,6 +43,10 @@ type Call struct {
 	More   bool
 	Oneway bool
 	Peer   Peer
+	// FDs are the descriptors passed with the call (SCM_RIGHTS), at most
+	// MaxFDs. The server closes them after the handler returns; a handler
+	// that keeps one dups it.
+	FDs []*os.File
 
 	c *conn
 }
@@ -363,7 +367,28 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn, peer Peer) {
 	defer stop()
 
 	c := &conn{s: s, nc: nc}
-	msgs := make(chan []byte)
+	type message struct {
+		data []byte
+		fds  []*os.File
+	}
+	msgs := make(chan message)
+	var src io.Reader = nc
+	var fr *fdReader
+	if uc, ok := nc.(*net.UnixConn); ok {
+		fr = &fdReader{uc: uc}
+		src = fr
+	}
+	defer func() {
+		// Descriptors of calls never handled. Cancel first: it closes
+		// the socket, which ends the reader, which closes msgs.
+		cancel()
+		for m := range msgs {
+			closeAll(m.fds)
+		}
+		if fr != nil {
+			closeAll(fr.take())
+		}
+	}()
 	go func() {
 		// The reader reads at most one message ahead of the handler, so a
 		// connection holds at most two messages in memory. It keeps
@@ -371,7 +396,7 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn, peer Peer) {
 		// Monitor stream (which cancels the call's context).
 		defer close(msgs)
 		defer cancel()
-		r := newReader(nc, s.MaxMessage)
+		r := newReader(src, s.MaxMessage)
 		for {
 			if err := nc.SetReadDeadline(time.Now().Add(s.IdleTimeout)); err != nil {
 				return
@@ -387,15 +412,22 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn, peer Peer) {
 				}
 				return
 			}
+			m := message{data: msg}
+			if fr != nil {
+				m.fds = fr.take()
+			}
 			select {
-			case msgs <- msg:
+			case msgs <- m:
 			case <-ctx.Done():
+				closeAll(m.fds)
 				return
 			}
 		}
 	}()
-	for msg := range msgs {
-		if err := s.handle(ctx, c, peer, msg); err != nil {
+	for m := range msgs {
+		err := s.handle(ctx, c, peer, m.data, m.fds)
+		closeAll(m.fds)
+		if err != nil {
 			if ctx.Err() == nil {
 				s.Log.Debug("varlink connection dropped", "uid", peer.UID, "pid", peer.PID, "error", err)
 			}
@@ -406,7 +438,7 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn, peer Peer) {
 
 // handle serves one message. An error ends the connection: the peer broke
 // the protocol, or the reply could not be written.
-func (s *Server) handle(ctx context.Context, c *conn, peer Peer, msg []byte) error {
+func (s *Server) handle(ctx context.Context, c *conn, peer Peer, msg []byte, fds []*os.File) error {
 	var req Request
 	if err := json.Unmarshal(msg, &req); err != nil {
 		return fmt.Errorf("decode call: %w", err)
@@ -414,7 +446,7 @@ func (s *Server) handle(ctx context.Context, c *conn, peer Peer, msg []byte) err
 	if req.Method == "" {
 		return errors.New("call without a method")
 	}
-	call := &Call{Method: req.Method, Parameters: req.Parameters, More: req.More, Oneway: req.Oneway, Peer: peer, c: c}
+	call := &Call{Method: req.Method, Parameters: req.Parameters, More: req.More, Oneway: req.Oneway, Peer: peer, FDs: fds, c: c}
 	fail := func(e *Error) error {
 		if req.Oneway {
 			return nil

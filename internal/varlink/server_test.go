@@ -57,6 +57,18 @@ func (r *recorder) record(c service.Caller, call string) error {
 	return r.err
 }
 
+func (r *recorder) got() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.calls...)
+}
+
+func (r *recorder) obj() []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.object
+}
+
 func (r *recorder) ListUnits(context.Context) ([]service.UnitInfo, error) {
 	if err := r.record(service.Caller{}, "ListUnits"); err != nil {
 		return nil, err
@@ -267,8 +279,8 @@ func TestProtocolErrors(t *testing.T) {
 	wantError(t, c.Call(ctx, "io.bpfunit.Manager.Replace", map[string]any{"name": "demo", "program": "p", "path": "rel/x.o"}, nil), ErrInvalidParameter, "parameter", "path")
 	wantError(t, c.Call(ctx, "io.bpfunit.Manager.Monitor", nil, nil), ErrExpectedMore)
 	// None of them reached the backend.
-	if len(b.calls) != 0 {
-		t.Fatalf("backend called: %v", b.calls)
+	if len(b.got()) != 0 {
+		t.Fatalf("backend called: %v", b.got())
 	}
 	// The connection still works after all those errors.
 	var lu struct{ Units []Unit }
@@ -428,8 +440,8 @@ func TestChangesNeedRoot(t *testing.T) {
 			wantError(t, err, ErrPermissionDenied, "method", ManagerInterface+"."+tc.method)
 		}
 	}
-	if len(b.calls) != 0 {
-		t.Fatalf("backend called: %v", b.calls)
+	if len(b.got()) != 0 {
+		t.Fatalf("backend called: %v", b.got())
 	}
 	for _, fn := range []Handler{h.listUnits, h.getUnit} {
 		if _, err := fn(context.Background(), &Call{Parameters: json.RawMessage(`{"name":"demo"}`), Peer: Peer{UID: 1000, Known: true}}); err != nil {
@@ -465,14 +477,17 @@ func TestRootChanges(t *testing.T) {
 	if err := c.Call(ctx, "io.bpfunit.Manager.Replace", map[string]string{"name": "demo", "program": "xdp_count", "path": obj}, &rep); err != nil || rep.ProgID != 42 {
 		t.Fatalf("Replace: %+v, %v", rep, err)
 	}
-	if string(b.object) != "\x7fELF..." {
-		t.Fatalf("Replace read %q from the file", b.object)
+	if string(b.obj()) != "\x7fELF..." {
+		t.Fatalf("Replace read %q from the file", b.obj())
 	}
 	want := "Start demo,Stop demo,Reload demo,Detach demo xdp_count@eth0,Replace demo xdp_count"
-	if got := strings.Join(b.calls, ","); got != want {
+	if got := strings.Join(b.got(), ","); got != want {
 		t.Fatalf("calls %s, want %s", got, want)
 	}
-	for _, cl := range b.callers {
+	b.mu.Lock()
+	callers := b.callers
+	b.mu.Unlock()
+	for _, cl := range callers {
 		if cl.UID != 0 || cl.PID != uint32(os.Getpid()) {
 			t.Fatalf("caller %+v, want uid 0 pid %d (SO_PEERCRED)", cl, os.Getpid())
 		}
@@ -491,8 +506,8 @@ func TestRootChanges(t *testing.T) {
 		err := c.Call(ctx, "io.bpfunit.Manager.Replace", map[string]string{"name": "demo", "program": "xdp_count", "path": p}, nil)
 		wantError(t, err, ErrInvalidObject)
 	}
-	if len(b.calls) != 5 {
-		t.Fatalf("backend called for a bad path: %v", b.calls[5:])
+	if len(b.got()) != 5 {
+		t.Fatalf("backend called for a bad path: %v", b.got()[5:])
 	}
 }
 
@@ -661,5 +676,90 @@ func TestIdle(t *testing.T) {
 	cancel()
 	if err := r.Wait(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(es)
+}
+
+func TestPassedFDs(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("Replace needs a root peer: run as root (CI does)")
+	}
+	b := newRecorder()
+	path := serve(t, b, nil)
+	c := dial(t, path)
+	ctx := context.Background()
+	obj := filepath.Join(t.TempDir(), "new.o")
+	os.WriteFile(obj, []byte("\x7fELF passed"), 0o644)
+	f, err := os.Open(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	time.Sleep(50 * time.Millisecond) // connections of earlier tests close
+	before := openFDs(t)
+	var rep struct {
+		ProgID uint32 `json:"prog_id"`
+	}
+	if err := c.CallFDs(ctx, "io.bpfunit.Manager.Replace", map[string]any{"name": "demo", "program": "p", "fd": 0}, []*os.File{f}, &rep); err != nil || rep.ProgID != 42 {
+		t.Fatalf("Replace with a passed fd: %+v, %v", rep, err)
+	}
+	if string(b.obj()) != "\x7fELF passed" {
+		t.Fatalf("Replace read %q", b.obj())
+	}
+	for _, tc := range []struct {
+		params map[string]any
+		fds    []*os.File
+		param  string
+	}{
+		{map[string]any{"name": "demo", "program": "p", "fd": 1}, []*os.File{f}, "fd"},
+		{map[string]any{"name": "demo", "program": "p", "fd": 0}, nil, "fd"},
+		{map[string]any{"name": "demo", "program": "p", "fd": 0, "path": obj}, []*os.File{f}, "fd"},
+		{map[string]any{"name": "demo", "program": "p", "fd": -1}, []*os.File{f}, "fd"},
+	} {
+		err := c.CallFDs(ctx, "io.bpfunit.Manager.Replace", tc.params, tc.fds, nil)
+		wantError(t, err, ErrInvalidParameter, "parameter", tc.param)
+	}
+	// Descriptors passed with any call are closed after it: none is kept.
+	if err := c.CallFDs(ctx, "io.bpfunit.Manager.ListUnits", nil, []*os.File{f, f}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFDs(t, before, "the calls")
+	// More than MaxFDs: the connection is closed, the server goes on.
+	many := make([]*os.File, MaxFDs+1)
+	for i := range many {
+		many[i] = f
+	}
+	c2, err := Dial(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.CallFDs(ctx, "io.bpfunit.Manager.ListUnits", nil, many, nil); err == nil {
+		t.Fatal("call with too many descriptors answered")
+	}
+	c2.Close()
+	if err := c.Call(ctx, "io.bpfunit.Manager.ListUnits", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFDs(t, before, "a refused call")
+}
+
+// waitFDs waits for the process to have at most want descriptors open
+// (other tests' connections may still be closing).
+func waitFDs(t *testing.T, want int, after string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for openFDs(t) > want && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := openFDs(t); n > want {
+		t.Fatalf("%d descriptors open after %s, %d before", n, after, want)
 	}
 }

@@ -3,6 +3,7 @@ package dbus_test
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestAuthorization: an unprivileged caller reads everything and is denied
@@ -120,6 +121,36 @@ func TestNoPolkit(t *testing.T) {
 	}
 	if r := callString(t, tb, "Start", "s", "sys"); r != "done" {
 		t.Errorf("Start as root without polkit: %s", r)
+	}
+	stopAndCheck(t, tb, "sys", status(t, tb, "sys"))
+}
+
+// TestPolkitHung: a polkitd that does not answer denies after the check's
+// timeout (5 s), root is not held up by it, and the helper does not exit
+// idle while the check is pending.
+func TestPolkitHung(t *testing.T) {
+	tb := boot(t)
+	writeFile(t, tb, "/etc/bpfunit/sys.bpfunit", traceConfig)
+	run(t, tb, "systemctl", "daemon-reload")
+	daemonEnv(t, tb, "Environment=BPFUNITD_IDLE_TIMEOUT=2s")
+	nobody := []string{"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"}
+	busError(t, tb, nobody, "Start", "string:sys") // polkitd runs now
+	run(t, tb, "systemctl", "kill", "--signal=SIGSTOP", "polkit.service")
+	t.Cleanup(func() { tb.Run("systemctl", "kill", "--signal=SIGCONT", "polkit.service") })
+	start := time.Now()
+	name, msg := busError(t, tb, nobody, "Start", "string:sys")
+	d := time.Since(start)
+	if name != "org.freedesktop.DBus.Error.AccessDenied" || d < 4*time.Second || d > 15*time.Second {
+		t.Errorf("Start as nobody with polkitd stopped: %s %s after %v, want AccessDenied after ~5s", name, msg, d)
+	}
+	if s := unitState(tb, "bpf@sys.service"); s != "inactive" {
+		t.Errorf("a denied Start started the unit: %s", s)
+	}
+	if j := tb.Journal("bpfunitd.service"); strings.Count(j, "Started bpfunitd.service") != 1 {
+		t.Errorf("the helper exited during a pending polkit check:\n%s", j)
+	}
+	if r := callString(t, tb, "Start", "s", "sys"); r != "done" {
+		t.Errorf("Start as root with polkitd stopped: %s", r)
 	}
 	stopAndCheck(t, tb, "sys", status(t, tb, "sys"))
 }
