@@ -24,12 +24,13 @@ func (e *busyError) Error() string        { return e.err.Error() + "; " + e.msg 
 func (e *busyError) Unwrap() error        { return e.err }
 func (e *busyError) Is(target error) bool { return target == ErrBusy }
 
-// explainBusy turns the EBUSY of an XDP attach into who holds the
+// explainBusy turns the EBUSY of an XDP attach (EEXIST when the holder
+// runs in the other mode, native against generic) into who holds the
 // interface: another bpfunit unit by name, found in the other units' state
 // by program id (or by target when the kernel cannot tell), or another
 // tool's program by name and id. Other errors are returned as they are.
 func (m *Manager) explainBusy(unit string, a *loader.Attachment, err error) error {
-	if a.Type != config.TypeXDP || !errors.Is(err, unix.EBUSY) {
+	if a.Type != config.TypeXDP || !(errors.Is(err, unix.EBUSY) || errors.Is(err, unix.EEXIST)) {
 		return err
 	}
 	iface := a.Config.Interface
@@ -58,7 +59,12 @@ func (m *Manager) explainBusy(unit string, a *loader.Attachment, err error) erro
 			}
 			p.Close()
 		}
-		who = append(who, fmt.Sprintf("another tool attached XDP program %s (id %d) to it (see: bpftool net show dev %s); detach that one (ip link set dev %s xdp off, or xdp-loader unload %s --all), or attach this one with Type=tcx", name, id, iface, iface, iface))
+		in := "" // the commands, run where the interface is
+		if ns := a.Config.Namespace; ns != "" {
+			in = "ip netns exec " + ns + " "
+		}
+		who = append(who, fmt.Sprintf("another tool attached XDP program %s (id %d) to it (see: %sbpftool net show dev %s); detach that one (%sip link set dev %s xdp off, or %sxdp-loader unload %s --all), or attach this one with Type=tcx",
+			name, id, in, iface, in, iface, in, iface))
 	}
 	if len(who) == 0 {
 		if o := owner(0); o != nil {

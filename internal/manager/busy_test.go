@@ -31,20 +31,24 @@ func TestXDPBusyNamesTheOtherUnit(t *testing.T) {
 	obj := env.Object(t, "xdp_counter")
 	env.Config(t, "holder", busyConfig(obj, pair))
 	env.Config(t, "second", busyConfig(obj, pair))
+	// In the other mode the kernel says EEXIST instead of EBUSY.
+	env.Config(t, "native", strings.Replace(busyConfig(obj, pair), "Mode=generic", "Mode=native", 1))
 
 	fpMustOneshot(t, env, bin, "start", "holder")
-	out, code := env.Oneshot(t, bin, "start", "second")
-	if code != 1 {
-		t.Errorf("start second: exit %d, want 1: %s", code, out)
-	}
-	fpOneLine(t, out)
-	t.Log(out)
-	for _, want := range []string{"busy", "bpfunit unit holder", "systemctl stop bpf@holder.service", "Type=tcx"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("start second: %q lacks %q", out, want)
+	for _, name := range []string{"second", "native"} {
+		out, code := env.Oneshot(t, bin, "start", name)
+		if code != 1 {
+			t.Errorf("start %s: exit %d, want 1: %s", name, code, out)
 		}
+		fpOneLine(t, out)
+		t.Log(out)
+		for _, want := range []string{"has an XDP program: bpfunit unit holder", "systemctl stop bpf@holder.service", "Type=tcx"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("start %s: %q lacks %q", name, out, want)
+			}
+		}
+		fpAssertGone(t, env, name)
 	}
-	fpAssertGone(t, env, "second")
 	if got := pair.Ping(t, 2); got != 2 {
 		t.Errorf("ping through holder: %d of 2", got)
 	}
