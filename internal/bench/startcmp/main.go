@@ -138,9 +138,14 @@ func run(oneshot, baseline string, n int) error {
 	env := append(os.Environ(), "BPFUNIT_PIN_ROOT="+bpffs+"/bpfunit", "BPFUNIT_RUN_DIR="+run, "BPFUNIT_CONFIG_PATH="+conf)
 
 	results := make([][]sample, len(tools))
-	// Interleave the tools so that machine noise hits all of them alike.
+	// Interleave the tools so that machine noise hits all of them alike,
+	// and rotate who goes first: the tool right after another's detach
+	// pays for the kernel's deferred freeing (~5 %, measured by swapping
+	// two builds of the oneshot).
 	for i := 0; i < n+1; i++ {
-		for t, tl := range tools {
+		for k := range tools {
+			t := (i + k) % len(tools)
+			tl := tools[t]
 			s, err := measure(tl.attach, env)
 			if err != nil {
 				return fmt.Errorf("%s: %w", tl.name, err)
