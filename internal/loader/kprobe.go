@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -69,13 +70,29 @@ func (k *kprobeAttacher) prepare(p *ebpf.ProgramSpec) error {
 }
 
 func (k *kprobeAttacher) attach(ctx context.Context, prog *ebpf.Program, _ map[string]*ebpf.Program) (link.Link, error) {
+	var l link.Link
+	var err error
 	switch {
 	case k.multi && k.ret:
-		return link.KretprobeMulti(prog, link.KprobeMultiOptions{Symbols: []string{k.function}})
+		l, err = link.KretprobeMulti(prog, link.KprobeMultiOptions{Symbols: []string{k.function}})
 	case k.multi:
-		return link.KprobeMulti(prog, link.KprobeMultiOptions{Symbols: []string{k.function}})
+		l, err = link.KprobeMulti(prog, link.KprobeMultiOptions{Symbols: []string{k.function}})
 	case k.ret:
-		return link.Kretprobe(k.function, prog, nil)
+		l, err = link.Kretprobe(k.function, prog, nil)
+	default:
+		l, err = link.Kprobe(k.function, prog, nil)
 	}
-	return link.Kprobe(k.function, prog, nil)
+	if err != nil && !k.multi {
+		// Preflight cannot tell without kernel BTF; then cilium/ebpf falls
+		// back from the missing kprobe PMU to tracefs and reports a missing
+		// kprobe_events file, which reads like a missing object.
+		if _, statErr := os.Stat(kprobePMU); errors.Is(statErr, os.ErrNotExist) {
+			return nil, fmt.Errorf("this kernel has no kprobes (no %s; CONFIG_KPROBES, CONFIG_KPROBE_EVENTS): %w: %w", kprobePMU, ErrUnsupported, err)
+		}
+	}
+	return l, err
 }
+
+// kprobePMU is the perf PMU of kprobes (Linux ≥ 4.17 with
+// CONFIG_KPROBE_EVENTS).
+const kprobePMU = "/sys/bus/event_source/devices/kprobe"
