@@ -69,6 +69,9 @@ func TestAPI(t *testing.T) {
 		}
 	}
 
+	if x := run(t, tb, "busctl", "introspect", "--xml-interface", dest, "/org/bpfunit/unit/nope"); strings.Contains(x, unitIf) {
+		t.Errorf("a unit that does not exist introspects as one:\n%s", x)
+	}
 	if v := run(t, tb, "busctl", "get-property", dest, mgrPath, mgrIface, "PinRoot"); strings.TrimSpace(v) != `s "/sys/fs/bpf/bpfunit"` {
 		t.Errorf("PinRoot = %s", v)
 	}
