@@ -59,8 +59,8 @@ func (m *Manager) detach(s lock.Scope, name, link string) (changed bool, err err
 	defer t.finish(&err)
 	// State first: a kill after it leaves a link the state calls detached
 	// but still pinned, which status shows as a pin the state does not
-	// record and the next start or stop repairs; a kill before it
-	// changes nothing.
+	// record, and which the next Detach finishes (or the next start or
+	// stop repairs); a kill before it changes nothing.
 	if err := state.Write(m.RunDir, markDetached(prev, link)); err != nil {
 		return false, err
 	}
