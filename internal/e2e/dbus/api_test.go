@@ -167,6 +167,18 @@ func TestAPI(t *testing.T) {
 		t.Error("set-property of a read-only property succeeded")
 	}
 
+	// A job that fails is a result, not an error: systemd owns the why.
+	writeFile(t, tb, "/etc/bpfunit/bad.bpfunit", strings.Replace(traceConfig, "Program=raw_tp_sys_enter", "Program=no_such_prog", 1))
+	run(t, tb, "systemctl", "daemon-reload")
+	if r := callString(t, tb, "Start", "s", "bad"); r != "failed" {
+		t.Errorf("Start of a unit whose program is not in its object = %q, want failed", r)
+	}
+	if s := unitState(tb, "bpf@bad.service"); s != "failed" {
+		t.Errorf("bpf@bad.service is %s", s)
+	}
+	run(t, tb, "systemctl", "reset-failed", "bpf@bad.service")
+	noUnitLeft(t, tb, "bad")
+
 	// Named errors.
 	wantError(t, tb, "org.bpfunit.Error.NoSuchUnit", "GetUnit", "string:nope")
 	wantError(t, tb, "org.bpfunit.Error.NoSuchUnit", "Start", "string:nope")
