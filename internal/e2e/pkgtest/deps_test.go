@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bpfunit/bpfunit/internal/testenv"
+	"github.com/bpfunit/bpfunit/internal/testenv/testbed"
 )
 
 // wouldInstall runs scripts/deps-check.sh with the packages hidden and
@@ -64,5 +65,40 @@ func TestDepsNamesMissing(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "deps: missing packages (Debian names): iputils-ping bpftool xdp-tools;") {
 		t.Errorf("make deps without apt-get did not name the packages:\n%s", b)
+	}
+}
+
+// TestDepsInstallsMissing is the README's first step on a machine without
+// ping, bpftool and xdp-tools, for real: inside a testbed (its /usr, /etc
+// and /var are overlays, so the host keeps its packages) the three are
+// purged with dpkg, then `make deps` installs them again with apt-get and
+// they run.
+func TestDepsInstallsMissing(t *testing.T) {
+	testenv.SkipUnlessRoot(t)
+	if lists, _ := filepath.Glob("/var/lib/apt/lists/*_Packages*"); len(lists) == 0 {
+		t.Skip("no apt package lists (apt-get update): apt-get cannot resolve names")
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := testbed.Boot(t, testbed.Options{NoInstall: true})
+	hide := []string{"iputils-ping", "bpftool", "xdp-tools"}
+	tb.MustRun(t, append([]string{"dpkg", "--purge", "--force-depends"}, hide...)...)
+	for _, c := range []string{"ping", "bpftool", "xdp-loader"} {
+		if out, err := tb.Run("sh", "-c", "command -v "+c); err == nil {
+			t.Fatalf("after dpkg --purge, %s is still there: %s", c, out)
+		}
+	}
+	out := tb.MustRun(t, "make", "-C", abs, "--no-print-directory", "deps", "DEPS_GROUPS=base")
+	if !strings.Contains(out, "deps: installing iputils-ping bpftool xdp-tools\n") {
+		t.Errorf("make deps did not say what it installs:\n%s", out)
+	}
+	tb.MustRun(t, "ping", "-c", "1", "-W", "1", "127.0.0.1")
+	tb.MustRun(t, "bpftool", "version")
+	tb.MustRun(t, "xdp-loader", "status", "lo")
+	// Run again: nothing is missing, nothing is installed.
+	if out := tb.MustRun(t, "make", "-C", abs, "--no-print-directory", "deps", "DEPS_GROUPS=base"); strings.Contains(out, "installing") {
+		t.Errorf("second make deps installed again:\n%s", out)
 	}
 }
