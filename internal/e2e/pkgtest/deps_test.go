@@ -1,6 +1,7 @@
 package pkgtest_test
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -78,11 +79,24 @@ func TestDepsInstallsMissing(t *testing.T) {
 	if lists, _ := filepath.Glob("/var/lib/apt/lists/*_Packages*"); len(lists) == 0 {
 		t.Skip("no apt package lists (apt-get update): apt-get cannot resolve names")
 	}
-	abs, err := filepath.Abs(root)
-	if err != nil {
-		t.Fatal(err)
-	}
 	tb := testbed.Boot(t, testbed.Options{NoInstall: true})
+	// What `make deps` reads, copied into the testbed: the tree itself may
+	// be under /tmp (a CI clone), which the testbed replaces by its own.
+	const tree = "/tmp/bpfunit-tree"
+	files, _ := filepath.Glob(filepath.Join(root, "mk", "*.mk"))
+	files = append(files, filepath.Join(root, "Makefile"), filepath.Join(root, "scripts", "deps.sh"),
+		filepath.Join(root, "scripts", "deps.list"), filepath.Join(root, "scripts", "vm", "kernels"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(root, f)
+		if err := tb.WriteFile(filepath.Join(tree, rel), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	abs := tree
 	hide := []string{"iputils-ping", "bpftool", "xdp-tools"}
 	tb.MustRun(t, append([]string{"dpkg", "--purge", "--force-depends"}, hide...)...)
 	for _, c := range []string{"ping", "bpftool", "xdp-loader"} {
