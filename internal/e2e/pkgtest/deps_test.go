@@ -1,6 +1,7 @@
 package pkgtest_test
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/bpfunit/bpfunit/internal/testenv"
+	"github.com/bpfunit/bpfunit/internal/testenv/testbed"
 )
 
 // wouldInstall runs scripts/deps-check.sh with the packages hidden and
@@ -64,5 +66,53 @@ func TestDepsNamesMissing(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "deps: missing packages (Debian names): iputils-ping bpftool xdp-tools;") {
 		t.Errorf("make deps without apt-get did not name the packages:\n%s", b)
+	}
+}
+
+// TestDepsInstallsMissing is the README's first step on a machine without
+// ping, bpftool and xdp-tools, for real: inside a testbed (its /usr, /etc
+// and /var are overlays, so the host keeps its packages) the three are
+// purged with dpkg, then `make deps` installs them again with apt-get and
+// they run.
+func TestDepsInstallsMissing(t *testing.T) {
+	testenv.SkipUnlessRoot(t)
+	if lists, _ := filepath.Glob("/var/lib/apt/lists/*_Packages*"); len(lists) == 0 {
+		t.Skip("no apt package lists (apt-get update): apt-get cannot resolve names")
+	}
+	tb := testbed.Boot(t, testbed.Options{NoInstall: true})
+	// What `make deps` reads, copied into the testbed: the tree itself may
+	// be under /tmp (a CI clone), which the testbed replaces by its own.
+	const tree = "/tmp/bpfunit-tree"
+	files, _ := filepath.Glob(filepath.Join(root, "mk", "*.mk"))
+	files = append(files, filepath.Join(root, "Makefile"), filepath.Join(root, "scripts", "deps.sh"),
+		filepath.Join(root, "scripts", "deps.list"), filepath.Join(root, "scripts", "vm", "kernels"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(root, f)
+		if err := tb.WriteFile(filepath.Join(tree, rel), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	abs := tree
+	hide := []string{"iputils-ping", "bpftool", "xdp-tools"}
+	tb.MustRun(t, append([]string{"dpkg", "--purge", "--force-depends"}, hide...)...)
+	for _, c := range []string{"ping", "bpftool", "xdp-loader"} {
+		if out, err := tb.Run("sh", "-c", "command -v "+c); err == nil {
+			t.Fatalf("after dpkg --purge, %s is still there: %s", c, out)
+		}
+	}
+	out := tb.MustRun(t, "make", "-C", abs, "--no-print-directory", "deps", "DEPS_GROUPS=base")
+	if !strings.Contains(out, "deps: installing iputils-ping bpftool xdp-tools\n") {
+		t.Errorf("make deps did not say what it installs:\n%s", out)
+	}
+	tb.MustRun(t, "ping", "-c", "1", "-W", "1", "127.0.0.1")
+	tb.MustRun(t, "bpftool", "version")
+	tb.MustRun(t, "xdp-loader", "status", "lo")
+	// Run again: nothing is missing, nothing is installed.
+	if out := tb.MustRun(t, "make", "-C", abs, "--no-print-directory", "deps", "DEPS_GROUPS=base"); strings.Contains(out, "installing") {
+		t.Errorf("second make deps installed again:\n%s", out)
 	}
 }
