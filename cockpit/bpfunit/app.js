@@ -305,7 +305,7 @@ function replace(name, program, file) {
             const out = await cockpit.spawn(["bpfunit", "replace", name, program, tmp], opts);
             return name + ": replaced " + program + (out.trim() ? " — " + out.trim() : "");
         } finally {
-            cockpit.spawn(["rm", "-f", "--", tmp], opts).catch(() => {});
+            await cockpit.spawn(["rm", "-f", "--", tmp], opts).catch(ex => console.warn("rm " + tmp + ":", ex.message));
         }
     });
 }
