@@ -337,3 +337,21 @@ func TestPackagerExample(t *testing.T) {
 		t.Errorf("after purge: programs still in the kernel: %v", left)
 	}
 }
+
+// TestLintian: lintian reports no error on any of the packages (warnings
+// are printed; the overrides are justified in packaging/README.md).
+func TestLintian(t *testing.T) {
+	if _, err := exec.LookPath("lintian"); err != nil {
+		t.Skipf("needs lintian (make deps): %v", err)
+	}
+	d := build(t)
+	debs, _ := filepath.Glob(filepath.Join(d.v1, "*.deb"))
+	if len(debs) < 4 {
+		t.Fatalf("want bpfunit, bpfunit-examples, bpfunit-cockpit and the example package, have %v", debs)
+	}
+	out, err := exec.Command("lintian", append([]string{"--fail-on", "error"}, debs...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("lintian: %v\n%s", err, out)
+	}
+	t.Logf("lintian:\n%s", out)
+}
