@@ -35,6 +35,7 @@ func wouldInstall(t *testing.T, hide ...string) ([]string, string) {
 // packages and apt-get would install them; without apt-get it says so in
 // one line and fails.
 func TestDepsNamesMissing(t *testing.T) {
+	skipInVM(t)
 	testenv.SkipUnlessRoot(t)
 	for _, c := range []string{"unshare", "dpkg", "apt-get", "awk"} {
 		testenv.NeedCommand(t, c)
@@ -75,6 +76,7 @@ func TestDepsNamesMissing(t *testing.T) {
 // purged with dpkg, then `make deps` installs them again with apt-get and
 // they run.
 func TestDepsInstallsMissing(t *testing.T) {
+	skipInVM(t)
 	testenv.SkipUnlessRoot(t)
 	if lists, _ := filepath.Glob("/var/lib/apt/lists/*_Packages*"); len(lists) == 0 {
 		t.Skip("no apt package lists (apt-get update): apt-get cannot resolve names")

@@ -16,6 +16,7 @@ import (
 	"github.com/bpfunit/bpfunit/internal/manager"
 	"github.com/bpfunit/bpfunit/internal/testenv"
 	"github.com/bpfunit/bpfunit/internal/testenv/testbed"
+	"github.com/bpfunit/bpfunit/internal/testenv/vm"
 )
 
 const root = "../../.."
@@ -49,8 +50,18 @@ func (d debs) file(t *testing.T, dir, name string) string {
 	return m[0]
 }
 
+// skipInVM: the kernel matrix checks kernel behaviour; packages (a Go
+// build, dpkg, apt) are built and tested in the host's run only.
+func skipInVM(t *testing.T) {
+	t.Helper()
+	if vm.InVM() {
+		t.Skip("in the kernel-matrix VM: the packages are built and tested on the host")
+	}
+}
+
 func build(t *testing.T) debs {
 	t.Helper()
+	skipInVM(t)
 	testenv.SkipUnlessRoot(t)
 	for _, c := range []string{"dpkg-buildpackage", "dh", "dh_installsystemd", "dpkg"} {
 		if _, err := exec.LookPath(c); err != nil {
@@ -336,4 +347,22 @@ func TestPackagerExample(t *testing.T) {
 	if left := ourPrograms(t, before); len(left) > 0 {
 		t.Errorf("after purge: programs still in the kernel: %v", left)
 	}
+}
+
+// TestLintian: lintian reports no error on any of the packages (warnings
+// are printed; the overrides are justified in packaging/README.md).
+func TestLintian(t *testing.T) {
+	if _, err := exec.LookPath("lintian"); err != nil {
+		t.Skipf("needs lintian (make deps): %v", err)
+	}
+	d := build(t)
+	debs, _ := filepath.Glob(filepath.Join(d.v1, "*.deb"))
+	if len(debs) < 4 {
+		t.Fatalf("want bpfunit, bpfunit-examples, bpfunit-cockpit and the example package, have %v", debs)
+	}
+	out, err := exec.Command("lintian", append([]string{"--fail-on", "error"}, debs...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("lintian: %v\n%s", err, out)
+	}
+	t.Logf("lintian:\n%s", out)
 }
