@@ -162,7 +162,8 @@ func load(e Entry) (*Unit, error) {
 // or a huge file would block or never end; a file someone else could write
 // would let them choose what root runs in the kernel. The one reader of
 // config files, for the oneshot and the generator alike. It remembers the
-// directories it has checked, so reuse one for many units. The zero value
+// directories it has checked, so reuse one for many units read in one pass
+// (a generator run), not for longer: it would miss a chmod. The zero value
 // is ready; not safe for concurrent use.
 type Reader struct {
 	t trust

@@ -35,6 +35,12 @@
 // leniently), and its drop-in replaces ExecStart= with commands that print
 // the error and fail: `systemctl start` fails and `systemctl status` shows
 // "bpfunit: invalid configuration: FILE:LINE: [Section] Key=: message".
+// Configs are read with config.Reader, the oneshot's reader: a fifo, a
+// device, a file over 1 MiB or a file others than root could write (the
+// file or a directory above it, see config's "Who may write the files")
+// makes that unit fail with the reason, and every other unit is still
+// generated. A unit file that can't be read at all is wired into
+// bpf.target, since its [Install] is unknown or untrusted.
 // ExecStopPost= and ExecReload= are left to the oneshot, so programs attached
 // before the config broke can still be detached. The oneshot re-parses the
 // config itself, so a config broken after the last daemon-reload fails with
