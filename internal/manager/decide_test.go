@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bpfunit/bpfunit/internal/config"
 	"github.com/bpfunit/bpfunit/internal/state"
 )
 
@@ -207,6 +208,9 @@ func TestDecideKindOf(t *testing.T) {
 		{fmt.Errorf("x: %w", ErrNoSuchLink), KindNoSuchLink},
 		{fmt.Errorf("x: %w", ErrNoSuchProgram), KindNoSuchProgram},
 		{fmt.Errorf("x: %w", ErrBusy), KindBusy},
+		// An untrusted config or object is the admin's setup: exit 6, as
+		// for any config error, not a bare failure.
+		{fmt.Errorf("/etc/bpfunit/x.bpfunit: %w", config.ErrUntrusted), KindConfig},
 		{&objectError{path: "/x.o", err: errors.New("not an ELF")}, KindInvalidObject},
 		{errors.New("something"), KindFailed},
 	} {

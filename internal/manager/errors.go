@@ -92,7 +92,7 @@ func KindOf(err error) Kind {
 		return KindUnsupported
 	case errors.Is(err, config.ErrNotFound):
 		return KindNoSuchUnit
-	case errors.Is(err, config.ErrMasked), errors.Is(err, config.ErrInvalidUnit), errors.As(err, &ce):
+	case errors.Is(err, config.ErrMasked), errors.Is(err, config.ErrInvalidUnit), errors.Is(err, config.ErrUntrusted), errors.As(err, &ce):
 		return KindConfig
 	case VerifierLog(err) != "":
 		return KindVerifier
