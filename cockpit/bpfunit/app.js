@@ -112,6 +112,7 @@ async function refreshList() {
         Object.assign(u, { state: st, description, path });
         try {
             u.props = await getAll(path);
+            u.propsError = null;
         } catch (ex) {
             u.propsError = model.describeError("Reading unit " + name, ex).title;
         }
