@@ -22,6 +22,7 @@ const (
 	ErrInvalidConfig     = "org.bpfunit.Error.InvalidConfig"
 	ErrBusy              = "org.bpfunit.Error.Busy"
 	ErrConflict          = "org.bpfunit.Error.Conflict"
+	ErrNotSubscribed     = "org.bpfunit.Error.NotSubscribed"
 	ErrAccessDenied      = "org.freedesktop.DBus.Error.AccessDenied"
 	ErrInteractive       = "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
 	ErrInvalidArgs       = "org.freedesktop.DBus.Error.InvalidArgs"

@@ -400,7 +400,7 @@ func (m *manager1) Unsubscribe(msg dbus.Message) *dbus.Error {
 	defer s.mu.Unlock()
 	name := senderOf(msg)
 	if !s.subs[name] {
-		return newError("org.bpfunit.Error.NotSubscribed", "not subscribed")
+		return newError(ErrNotSubscribed, "not subscribed")
 	}
 	delete(s.subs, name)
 	return nil

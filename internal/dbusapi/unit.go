@@ -243,8 +243,14 @@ func (u *unitIntrospect) Introspect(msg dbus.Message) (string, *dbus.Error) {
 		}
 		return nodeXML("", children), nil
 	}
-	if _, ok := UnitName(path); !ok {
+	name, ok := UnitName(path)
+	if !ok {
 		return nodeXML("", nil), nil
+	}
+	ctx, cancel := u.s.callContext()
+	defer cancel()
+	if _, err := u.s.svc.GetUnit(ctx, name); err != nil {
+		return nodeXML("", nil), nil // no such unit: an empty node, as for any other path
 	}
 	return nodeXML(unitIfaceXML, nil), nil
 }

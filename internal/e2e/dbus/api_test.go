@@ -69,6 +69,9 @@ func TestAPI(t *testing.T) {
 		}
 	}
 
+	if x := run(t, tb, "busctl", "introspect", "--xml-interface", dest, "/org/bpfunit/unit/nope"); strings.Contains(x, unitIf) {
+		t.Errorf("a unit that does not exist introspects as one:\n%s", x)
+	}
 	if v := run(t, tb, "busctl", "get-property", dest, mgrPath, mgrIface, "PinRoot"); strings.TrimSpace(v) != `s "/sys/fs/bpf/bpfunit"` {
 		t.Errorf("PinRoot = %s", v)
 	}
@@ -163,6 +166,18 @@ func TestAPI(t *testing.T) {
 	if _, err := tb.Run("busctl", "set-property", dest, "/org/bpfunit/unit/sys", unitIf, "Description", "s", "x"); err == nil {
 		t.Error("set-property of a read-only property succeeded")
 	}
+
+	// A job that fails is a result, not an error: systemd owns the why.
+	writeFile(t, tb, "/etc/bpfunit/bad.bpfunit", strings.Replace(traceConfig, "Program=raw_tp_sys_enter", "Program=no_such_prog", 1))
+	run(t, tb, "systemctl", "daemon-reload")
+	if r := callString(t, tb, "Start", "s", "bad"); r != "failed" {
+		t.Errorf("Start of a unit whose program is not in its object = %q, want failed", r)
+	}
+	if s := unitState(tb, "bpf@bad.service"); s != "failed" {
+		t.Errorf("bpf@bad.service is %s", s)
+	}
+	run(t, tb, "systemctl", "reset-failed", "bpf@bad.service")
+	noUnitLeft(t, tb, "bad")
 
 	// Named errors.
 	wantError(t, tb, "org.bpfunit.Error.NoSuchUnit", "GetUnit", "string:nope")

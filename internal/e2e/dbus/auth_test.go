@@ -42,6 +42,13 @@ func TestAuthorization(t *testing.T) {
 		t.Errorf("properties as plain: %s", out)
 	}
 
+	// Only root may own the name (the bus policy).
+	out, err := tb.Run(append(plain, "dbus-send", "--system", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
+		"org.freedesktop.DBus.RequestName", "string:"+dest, "uint32:4")...)
+	if err == nil || !strings.Contains(out, "org.freedesktop.DBus.Error.AccessDenied") {
+		t.Errorf("RequestName %s as plain: %v %s, want AccessDenied", dest, err, out)
+	}
+
 	// Changes: denied, without polkit rule (polkit would ask for the
 	// admin password; the caller did not allow interactive auth).
 	denied := func(user []string, method string, args ...string) {
