@@ -397,7 +397,7 @@ func TestIdleTimeout(t *testing.T) {
 func TestConnectionLimits(t *testing.T) {
 	if os.Getuid() == 0 {
 		// Root is exempt; a non-root peer is tested in
-		// TestUnprivilegedPeer's child.
+		// TestPeerConnectionLimit.
 		path := serve(t, newRecorder(), func(s *Server) { s.MaxConns, s.MaxConnsPerUID = 1, 1 })
 		for range 3 {
 			c := dial(t, path)

@@ -2,7 +2,8 @@
 // testbed (real systemd 252) with the tree installed, dbus-daemon stopped,
 // bpfunitd activated by bpfunitd.socket, driven by a plain socket client
 // (JSON and NUL bytes written by the test) and by the bpfunit CLI inside
-// it, as root and as an unprivileged user (setpriv).
+// it, as root and as an unprivileged user (setpriv). And the CLI's change
+// verbs and monitor over D-Bus, where there is a bus.
 //
 // Run as root under the machine lock:
 //
