@@ -112,6 +112,7 @@ async function refreshList() {
         Object.assign(u, { state: st, description, path });
         try {
             u.props = await getAll(path);
+            u.propsError = null;
         } catch (ex) {
             u.propsError = model.describeError("Reading unit " + name, ex).title;
         }
@@ -276,8 +277,12 @@ function jobAction(name, method) {
     return act(name, verb, method + " " + model.systemdUnit(name), async () => {
         const [result] = await writeBus.call(model.MANAGER_PATH, model.MANAGER_IFACE, method, [name]);
         if (model.jobFailed(result)) {
+            // The job's result word says only that it failed: the reason
+            // is bpfunit's StateReason or the oneshot's line in the journal.
             const u = state.units.get(name);
-            const reason = u?.props?.StateReason;
+            let reason = u?.props?.StateReason || "";
+            if (!reason)
+                reason = model.oneshotReason(await journalTail(name).catch(() => ""));
             throw new Error("job " + result + (reason ? "\n" + reason : ""));
         }
         return model.systemdUnit(name) + ": " + verb + " " + result;
@@ -327,14 +332,18 @@ async function loadConfig(name) {
     render();
 }
 
+function journalTail(name) {
+    return cockpit.spawn(["journalctl", "--no-pager", "-u", model.systemdUnit(name), "-n", "20", "-o", "cat"],
+                         { err: "message" });
+}
+
 async function loadJournal(name, force) {
     if (!force && state.journal.has(name))
         return;
     state.journal.set(name, null);
     let text;
     try {
-        text = await cockpit.spawn(["journalctl", "--no-pager", "-u", model.systemdUnit(name), "-n", "20", "-o", "cat"],
-                                   { err: "message" });
+        text = await journalTail(name);
     } catch (ex) {
         text = model.describeError("Reading the journal", ex).title;
     }

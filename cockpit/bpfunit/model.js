@@ -232,6 +232,15 @@ export function uploadTemplate(unit, program) {
         program.replace(/[^A-Za-z0-9_-]/g, "_") + ".XXXXXXXX.o";
 }
 
+// oneshotReason picks the oneshot's own error lines out of a journal tail
+// (the last start's), "" if there is none.
+export function oneshotReason(journal) {
+    const lines = String(journal || "").split("\n");
+    let start = 0;
+    lines.forEach((l, i) => { if (/^Starting bpf@/.test(l)) start = i });
+    return lines.slice(start).filter(l => /^bpfunit-oneshot: /.test(l)).join("\n");
+}
+
 // jobFailed reads the result word of Start/Stop/Reload.
 export function jobFailed(result) {
     return typeof result === "string" && result !== "done" && result !== "";

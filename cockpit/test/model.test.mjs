@@ -100,3 +100,17 @@ test("state classes and job results", () => {
     assert.equal(model.systemdUnit("count"), "bpf@count.service");
     assert.match(model.uploadTemplate("a.b", "x/y"), /^bpfunit-upload-a_b-x_y\.X{8}\.o$/);
 });
+
+test("oneshotReason takes the last start's error lines", () => {
+    const j = [
+        "Starting bpf@bad.service - x...",
+        "bpfunit-oneshot: start bad: old reason",
+        "Failed to start bpf@bad.service - x.",
+        "Starting bpf@bad.service - x...",
+        "verifier log (full text in the journal field BPFUNIT_VERIFIER_LOG) unit=bad program=xdp_bad",
+        "bpfunit-oneshot: start bad: unit bad: load program xdp_bad: verifier rejected it (permission denied): invalid access to packet",
+        "bpf@bad.service: Failed with result 'exit-code'.",
+    ].join("\n");
+    assert.equal(model.oneshotReason(j), "bpfunit-oneshot: start bad: unit bad: load program xdp_bad: verifier rejected it (permission denied): invalid access to packet");
+    assert.equal(model.oneshotReason(""), "");
+});

@@ -212,6 +212,16 @@ func TestPage(t *testing.T) {
 	if docs != "" {
 		shell.screenshot(filepath.Join(docs, "cockpit-details.png"))
 	}
+	// A failed start from the page says so, with bpfunit's reason.
+	shell.click(`[data-unit="bad"] [data-action="start"]`)
+	msg := shell.wait(`.bpf-alert[data-kind="danger"]`, "invalid access to packet")
+	if !strings.Contains(msg, "Start bpf@bad.service failed") {
+		t.Errorf("the failed start's message: %q", msg)
+	}
+	t.Logf("Start of the rejected unit: %q", msg)
+	if s := isActive(tb, "bpf@bad.service"); s != "failed" {
+		t.Fatalf("after the page's Start bpf@bad.service is %q, want failed", s)
+	}
 	shell.must("goto", "hash", "/")
 	shell.wait(progSel, progID)
 
