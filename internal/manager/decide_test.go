@@ -208,9 +208,10 @@ func TestDecideKindOf(t *testing.T) {
 		{fmt.Errorf("x: %w", ErrNoSuchLink), KindNoSuchLink},
 		{fmt.Errorf("x: %w", ErrNoSuchProgram), KindNoSuchProgram},
 		{fmt.Errorf("x: %w", ErrBusy), KindBusy},
-		// An untrusted config or object is the admin's setup: exit 6, as
-		// for any config error, not a bare failure.
+		// An untrusted config is a config error (exit 6), an untrusted
+		// object an invalid object (exit 1), not a bare failure.
 		{fmt.Errorf("/etc/bpfunit/x.bpfunit: %w", config.ErrUntrusted), KindConfig},
+		{&objectError{err: fmt.Errorf("object /x.o: world-writable: %w", config.ErrUntrusted)}, KindInvalidObject},
 		{&objectError{path: "/x.o", err: errors.New("not an ELF")}, KindInvalidObject},
 		{errors.New("something"), KindFailed},
 	} {

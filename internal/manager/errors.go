@@ -92,12 +92,16 @@ func KindOf(err error) Kind {
 		return KindUnsupported
 	case errors.Is(err, config.ErrNotFound):
 		return KindNoSuchUnit
-	case errors.Is(err, config.ErrMasked), errors.Is(err, config.ErrInvalidUnit), errors.Is(err, config.ErrUntrusted), errors.As(err, &ce):
+	case errors.Is(err, config.ErrMasked), errors.Is(err, config.ErrInvalidUnit), errors.As(err, &ce):
 		return KindConfig
 	case VerifierLog(err) != "":
 		return KindVerifier
 	case errors.Is(err, ErrInvalidObject):
 		return KindInvalidObject
+	case errors.Is(err, config.ErrUntrusted):
+		// A config or drop-in others can write (an untrusted object is
+		// an invalid object, above).
+		return KindConfig
 	case errors.Is(err, ErrNotStarted):
 		return KindNotRunning
 	case errors.Is(err, ErrNoSuchLink):

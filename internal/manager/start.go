@@ -41,6 +41,11 @@ func (m *Manager) Start(ctx context.Context, name string) (st *state.Unit, adopt
 func readObject(path string) (*loader.Spec, error) {
 	// Checked on the descriptor read below, so it can't be swapped in between.
 	f, err := config.OpenObject(path)
+	if errors.Is(err, config.ErrUntrusted) {
+		// The error names the object already; classify it as an object
+		// that can't be used, not as a config error.
+		return nil, &objectError{err: err}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +63,12 @@ type objectError struct {
 	err  error
 }
 
-func (e *objectError) Error() string        { return fmt.Sprintf("object %s: %v", e.path, e.err) }
+func (e *objectError) Error() string {
+	if e.path == "" {
+		return e.err.Error()
+	}
+	return fmt.Sprintf("object %s: %v", e.path, e.err)
+}
 func (e *objectError) Unwrap() error        { return e.err }
 func (e *objectError) Is(target error) bool { return target == ErrInvalidObject }
 
