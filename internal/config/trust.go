@@ -193,9 +193,15 @@ func (t *trust) openFD(path string, limit int64) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	if err := refuseSpecial(real); err != nil {
+		return -1, err
+	}
 	fd, err := unix.Open(real, flags, 0)
 	if err == unix.ELOOP {
 		if real, dirSt, err = t.resolve(path, true); err != nil {
+			return -1, err
+		}
+		if err := refuseSpecial(real); err != nil {
 			return -1, err
 		}
 		fd, err = unix.Open(real, flags, 0)
@@ -213,6 +219,23 @@ func (t *trust) openFD(path string, limit int64) (int, error) {
 		return -1, err
 	}
 	return fd, nil
+}
+
+// refuseSpecial refuses a fifo, device or socket before it is opened:
+// opening a device can have effects of its own (a watchdog, a tape), and
+// on a nodev mount the open fails with a bare "permission denied" instead
+// of saying what the file is. The fstat of the open descriptor still
+// decides; this only keeps such files from being opened at all.
+func refuseSpecial(real string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(real, &st); err != nil {
+		return nil // the open reports it
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG, unix.S_IFLNK, unix.S_IFDIR:
+		return nil // a directory is refused after the open, with the same words
+	}
+	return fmt.Errorf("not a regular file (%s)", fileKind(modeType(st.Mode)))
 }
 
 func checkFile(real string, st, dirSt *unix.Stat_t, limit int64) error {
