@@ -38,6 +38,7 @@ type recorder struct {
 	subbed  chan struct{}
 	gone    chan struct{} // closed when a Changes ctx ends
 	block   chan struct{} // Start waits on it when set
+	entered chan struct{} // Start sends on it, when set, before it waits
 	object  []byte        // what Replace read
 }
 
@@ -88,6 +89,9 @@ func (r *recorder) GetUnit(_ context.Context, name string) (*manager.Status, err
 func (r *recorder) Start(ctx context.Context, c service.Caller, name string) (service.JobResult, error) {
 	if err := r.record(c, "Start "+name); err != nil {
 		return "", err
+	}
+	if r.entered != nil {
+		r.entered <- struct{}{}
 	}
 	if r.block != nil {
 		select {
@@ -370,9 +374,11 @@ func TestMessageCap(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
+	const idle = 500 * time.Millisecond
 	b := newRecorder()
 	b.block = make(chan struct{})
-	path := serve(t, b, func(s *Server) { s.IdleTimeout = 200 * time.Millisecond })
+	b.entered = make(chan struct{}, 1)
+	path := serve(t, b, func(s *Server) { s.IdleTimeout = idle })
 	// Half a message, then silence: closed after the idle timeout.
 	nc, err := net.Dial("unix", path)
 	if err != nil {
@@ -380,14 +386,16 @@ func TestIdleTimeout(t *testing.T) {
 	}
 	defer nc.Close()
 	io.WriteString(nc, `{"method":`)
-	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var buf [1]byte
 	if _, err := nc.Read(buf[:]); !errors.Is(err, io.EOF) {
 		t.Fatalf("half a message: %v, want the connection closed", err)
 	}
 	// A call that runs longer than the idle timeout keeps its connection.
+	// The clock starts when the handler runs, not when the test dials: under
+	// CPU emulation (the kernel matrix) dialling alone can take a while.
 	c := dial(t, path)
-	go func() { time.Sleep(600 * time.Millisecond); close(b.block) }()
+	go func() { <-b.entered; time.Sleep(3 * idle); close(b.block) }()
 	var res struct{ Result string }
 	if err := c.Call(context.Background(), "io.bpfunit.Manager.Start", map[string]string{"name": "demo"}, &res); err != nil || res.Result != "done" {
 		t.Fatalf("long call: %+v, %v", res, err)
