@@ -40,48 +40,11 @@ func writeFile(t *testing.T, tb *testbed.Testbed, path, data string) {
 	}
 }
 
-// pair is two network namespaces inside a testbed joined by a veth pair.
-type pair struct {
-	nsA, nsB, ifA, ifB, ipA, ipB string
-}
-
-// netnsPair creates a pair inside tb (ip netns, as an administrator would)
-// and deletes it at cleanup, before the testbed powers off.
-func netnsPair(t *testing.T, tb *testbed.Testbed, tag string, n int) *pair {
+// netnsPair is a testbed.Pair inside tb: namespaces e2e-TAG-a/b on
+// 10.197.N.0/24, apart from every other package's.
+func netnsPair(t *testing.T, tb *testbed.Testbed, tag string, n int) *testbed.Pair {
 	t.Helper()
-	p := &pair{
-		nsA: "e2e-" + tag + "-a", nsB: "e2e-" + tag + "-b",
-		ifA: "veth-" + tag + "a", ifB: "veth-" + tag + "b",
-		ipA: fmt.Sprintf("10.197.%d.1", n), ipB: fmt.Sprintf("10.197.%d.2", n),
-	}
-	for _, ns := range []string{p.nsA, p.nsB} {
-		run(t, tb, "ip", "netns", "add", ns)
-		t.Cleanup(func() { tb.Run("ip", "netns", "del", ns) })
-	}
-	run(t, tb, "ip", "-n", p.nsA, "link", "add", p.ifA, "type", "veth", "peer", "name", p.ifB, "netns", p.nsB)
-	run(t, tb, "ip", "-n", p.nsA, "addr", "add", p.ipA+"/24", "dev", p.ifA)
-	run(t, tb, "ip", "-n", p.nsB, "addr", "add", p.ipB+"/24", "dev", p.ifB)
-	for _, c := range [][2]string{{p.nsA, p.ifA}, {p.nsB, p.ifB}} {
-		run(t, tb, "ip", "-n", c[0], "link", "set", c[1], "up")
-		run(t, tb, "ip", "-n", c[0], "link", "set", "lo", "up")
-	}
-	return p
-}
-
-// ping sends count echoes from A to B inside tb and returns how many came back.
-func (p *pair) ping(t *testing.T, tb *testbed.Testbed, count int) int {
-	t.Helper()
-	out, _ := tb.Run("ip", "netns", "exec", p.nsA, "ping", "-q", "-c", fmt.Sprint(count), "-i", "0.01", "-W", "1", p.ipB)
-	var sent, recv int
-	for _, line := range strings.Split(out, "\n") {
-		if strings.Contains(line, "packets transmitted") {
-			fmt.Sscanf(strings.TrimSpace(line), "%d packets transmitted, %d received", &sent, &recv)
-		}
-	}
-	if sent != count {
-		t.Fatalf("ping sent %d of %d:\n%s", sent, count, out)
-	}
-	return recv
+	return tb.NetnsPair(t, "e2e", tag, fmt.Sprintf("10.197.%d", n))
 }
 
 // status is `bpfunit status --json NAME` inside tb.
@@ -260,9 +223,9 @@ func noUnitLeft(t *testing.T, tb *testbed.Testbed, name string) {
 const xdpCounterObj = "/usr/lib/bpfunit/objects/xdp_counter.bpf.o"
 
 // xdpConfig attaches xdp_count to p's B side, with extra lines in [Object].
-func xdpConfig(p *pair, install bool, extra string) string {
+func xdpConfig(p *testbed.Pair, install bool, extra string) string {
 	s := fmt.Sprintf("[Unit]\nDescription=XDP counter on %s\n[Object]\nPath=%s\nPinMaps=yes\n%s[Attach]\nProgram=xdp_count\nInterface=%s\nNamespace=%s\n",
-		p.ifB, xdpCounterObj, extra, p.ifB, p.nsB)
+		p.IfB, xdpCounterObj, extra, p.IfB, p.NsB)
 	if install {
 		s += "[Install]\nWantedBy=bpf.target\n"
 	}

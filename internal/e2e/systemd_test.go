@@ -25,7 +25,7 @@ func TestTargetXDPTraffic(t *testing.T) {
 	testenv.CheckLeaks(t)
 	tb := boot(t, testbed.Options{})
 	p := netnsPair(t, tb, "t1", 1)
-	if n := p.ping(t, tb, 3); n != 3 {
+	if n := p.Ping(t, tb, 3); n != 3 {
 		t.Fatalf("the veth pair doesn't pass traffic before any program: %d/3", n)
 	}
 	writeFile(t, tb, "/etc/bpfunit/count.bpfunit", xdpConfig(p, true, ""))
@@ -46,12 +46,12 @@ func TestTargetXDPTraffic(t *testing.T) {
 		t.Fatalf("xdp_count links in the kernel: %v, status says %d", ids, linkID)
 	}
 	// The kernel shows the program on the device, in its namespace.
-	if out := run(t, tb, "ip", "netns", "exec", p.nsB, "bpftool", "net", "show", "dev", p.ifB); !strings.Contains(out, fmt.Sprintf("id %d", progID)) {
-		t.Errorf("bpftool net show dev %s lacks prog id %d:\n%s", p.ifB, progID, out)
+	if out := run(t, tb, "ip", "netns", "exec", p.NsB, "bpftool", "net", "show", "dev", p.IfB); !strings.Contains(out, fmt.Sprintf("id %d", progID)) {
+		t.Errorf("bpftool net show dev %s lacks prog id %d:\n%s", p.IfB, progID, out)
 	}
 
 	before := counter(t, st, "xdp_stats", 0)
-	if n := p.ping(t, tb, 20); n != 20 {
+	if n := p.Ping(t, tb, 20); n != 20 {
 		t.Errorf("ping through the XDP counter: %d/20", n)
 	}
 	st = status(t, tb, "count")
@@ -85,17 +85,17 @@ func TestTargetXDPTraffic(t *testing.T) {
 	if st := status(t, tb, "count"); st.State != manager.StateNotStarted {
 		t.Errorf("status after stop: %s", st.State)
 	}
-	if n := p.ping(t, tb, 3); n != 3 {
+	if n := p.Ping(t, tb, 3); n != 3 {
 		t.Errorf("traffic after stop: %d/3", n)
 	}
 }
 
 const tcxCounterObj = "/usr/lib/bpfunit/objects/tcx_counter.bpf.o"
 
-func tcxConfig(p *pair) string {
+func tcxConfig(p *testbed.Pair) string {
 	s := fmt.Sprintf("[Object]\nPath=%s\nPinMaps=yes\n", tcxCounterObj)
 	for _, d := range []string{"ingress", "egress"} {
-		s += fmt.Sprintf("[Attach]\nProgram=tcx_%s\nType=tcx\nInterface=%s\nNamespace=%s\nDirection=%s\n", d, p.ifB, p.nsB, d)
+		s += fmt.Sprintf("[Attach]\nProgram=tcx_%s\nType=tcx\nInterface=%s\nNamespace=%s\nDirection=%s\n", d, p.IfB, p.NsB, d)
 	}
 	return s + "[Install]\nWantedBy=bpf.target\n"
 }
@@ -178,7 +178,7 @@ func TestNoSecondAttachment(t *testing.T) {
 
 	// Traffic is counted once per packet: one program on the hook.
 	before := counter(t, status(t, tb, "tcx"), "tcx_stats", 0)
-	if n := p.ping(t, tb, 10); n != 10 {
+	if n := p.Ping(t, tb, 10); n != 10 {
 		t.Errorf("ping: %d/10", n)
 	}
 	if got := counter(t, status(t, tb, "tcx"), "tcx_stats", 0) - before; got < 10 || got > 12 {
@@ -204,7 +204,7 @@ func TestReload(t *testing.T) {
 	writeFile(t, tb, "/etc/bpfunit/rl.bpfunit", xdpConfig(p, false, ""))
 	run(t, tb, "systemctl", "daemon-reload")
 	run(t, tb, "systemctl", "start", "bpf@rl.service")
-	if n := p.ping(t, tb, 10); n != 10 {
+	if n := p.Ping(t, tb, 10); n != 10 {
 		t.Fatalf("ping: %d/10", n)
 	}
 	st1 := status(t, tb, "rl")
@@ -235,7 +235,7 @@ func TestReload(t *testing.T) {
 	if pkts2 < pkts1 {
 		t.Errorf("counter reset by reload: %d -> %d", pkts1, pkts2)
 	}
-	if n := p.ping(t, tb, 10); n != 0 {
+	if n := p.Ping(t, tb, 10); n != 0 {
 		t.Errorf("drop=1 program passed %d/10", n)
 	}
 	pkts3 := counter(t, status(t, tb, "rl"), "xdp_stats", 0)
@@ -244,7 +244,7 @@ func TestReload(t *testing.T) {
 	}
 
 	// A reload to a program the verifier rejects.
-	bad := fmt.Sprintf("[Object]\nPath=/usr/lib/bpfunit/objects/bad.bpf.o\n[Attach]\nProgram=xdp_bad\nInterface=%s\nNamespace=%s\n", p.ifB, p.nsB)
+	bad := fmt.Sprintf("[Object]\nPath=/usr/lib/bpfunit/objects/bad.bpf.o\n[Attach]\nProgram=xdp_bad\nInterface=%s\nNamespace=%s\n", p.IfB, p.NsB)
 	writeFile(t, tb, "/etc/bpfunit/rl.bpfunit", bad)
 	run(t, tb, "systemctl", "daemon-reload")
 	if out, err := tb.Systemctl("reload", "bpf@rl.service"); err == nil {
@@ -257,7 +257,7 @@ func TestReload(t *testing.T) {
 	if len(st4.Links) != 1 || st4.Links[0].LinkID != link1 || st4.Links[0].ProgID != prog2 || !st4.Links[0].Alive {
 		t.Errorf("failed reload touched the link: want link %d prog %d, got %+v", link1, prog2, st4.Links)
 	}
-	if n := p.ping(t, tb, 5); n != 0 {
+	if n := p.Ping(t, tb, 5); n != 0 {
 		t.Errorf("old (drop) program not running after the failed reload: %d/5 passed", n)
 	}
 	if pkts4 := counter(t, st4, "xdp_stats", 0); pkts4 < pkts3 {
@@ -290,7 +290,7 @@ func TestReload(t *testing.T) {
 func TestRebootEnabledOnly(t *testing.T) {
 	testenv.CheckLeaks(t)
 	tb := boot(t, testbed.Options{Want: []string{"bpf.target"}})
-	p := &pair{nsA: "e2e-t4-a", nsB: "e2e-t4-b", ifA: "veth-t4a", ifB: "veth-t4b", ipA: "10.197.4.1", ipB: "10.197.4.2"}
+	p := &testbed.Pair{NsA: "e2e-t4-a", NsB: "e2e-t4-b", IfA: "veth-t4a", IfB: "veth-t4b", IPA: "10.197.4.1", IPB: "10.197.4.2"}
 	// The namespaces come from a unit at every boot, as an administrator
 	// would have it; the XDP unit is ordered after it.
 	ip := "/usr/sbin/ip"
@@ -309,12 +309,12 @@ ExecStart=%[1]s -n %[2]s link set %[4]s up
 ExecStart=%[1]s -n %[3]s link set %[5]s up
 ExecStop=-%[1]s netns del %[2]s
 ExecStop=-%[1]s netns del %[3]s
-`, ip, p.nsA, p.nsB, p.ifA, p.ifB, p.ipA, p.ipB)
+`, ip, p.NsA, p.NsB, p.IfA, p.IfB, p.IPA, p.IPB)
 	writeFile(t, tb, "/etc/systemd/system/e2e-net.service", netUnit)
 	writeFile(t, tb, "/etc/systemd/system/bpf@xon.service.d/net.conf", "[Unit]\nRequires=e2e-net.service\nAfter=e2e-net.service\n")
 	t.Cleanup(func() {
-		tb.Run("ip", "netns", "del", p.nsA)
-		tb.Run("ip", "netns", "del", p.nsB)
+		tb.Run("ip", "netns", "del", p.NsA)
+		tb.Run("ip", "netns", "del", p.NsB)
 	})
 	writeFile(t, tb, "/etc/bpfunit/xon.bpfunit", xdpConfig(p, true, ""))
 	writeFile(t, tb, "/etc/bpfunit/ton.bpfunit", traceConfig)
@@ -351,7 +351,7 @@ ExecStop=-%[1]s netns del %[3]s
 			ids = append(ids, st.Links[0].LinkID)
 		}
 		before := counter(t, status(t, tb, "xon"), "xdp_stats", 0)
-		if n := p.ping(t, tb, 10); n != 10 {
+		if n := p.Ping(t, tb, 10); n != 10 {
 			t.Errorf("%s: ping %d/10", what, n)
 		}
 		if got := counter(t, status(t, tb, "xon"), "xdp_stats", 0) - before; got < 10 {
@@ -391,7 +391,7 @@ func TestFailuresIsolated(t *testing.T) {
 	p := netnsPair(t, tb, "t5", 5)
 	writeFile(t, tb, "/etc/bpfunit/good.bpfunit", xdpConfig(p, true, ""))
 	writeFile(t, tb, "/etc/bpfunit/rejected.bpfunit", fmt.Sprintf(
-		"[Object]\nPath=/usr/lib/bpfunit/objects/bad.bpf.o\n[Attach]\nProgram=xdp_bad\nInterface=%s\nNamespace=%s\n[Install]\nWantedBy=bpf.target\n", p.ifA, p.nsA))
+		"[Object]\nPath=/usr/lib/bpfunit/objects/bad.bpf.o\n[Attach]\nProgram=xdp_bad\nInterface=%s\nNamespace=%s\n[Install]\nWantedBy=bpf.target\n", p.IfA, p.NsA))
 	writeFile(t, tb, "/etc/bpfunit/broken.bpfunit",
 		"[Object]\nPath=/usr/lib/bpfunit/objects/xdp_counter.bpf.o\n[Attach]\nProgram=xdp_count\nType=xdpp\nInterface=lo\n[Install]\nWantedBy=bpf.target\n")
 	run(t, tb, "systemctl", "daemon-reload")
@@ -420,7 +420,7 @@ func TestFailuresIsolated(t *testing.T) {
 		t.Errorf("%d links of the rejected program", got)
 	}
 	before := counter(t, status(t, tb, "good"), "xdp_stats", 0)
-	if n := p.ping(t, tb, 10); n != 10 {
+	if n := p.Ping(t, tb, 10); n != 10 {
 		t.Errorf("ping: %d/10", n)
 	}
 	if got := counter(t, status(t, tb, "good"), "xdp_stats", 0) - before; got < 10 {

@@ -389,17 +389,8 @@ func freePort(t *testing.T) int {
 // veth pair, removed at cleanup before the testbed powers off.
 func vethPair(t *testing.T, tb *testbed.Testbed) (nsA, nsB, ifB string) {
 	t.Helper()
-	nsA, nsB, ifA, ifB := "ck-a", "ck-b", "veth-cka", "veth-ckb"
-	for _, ns := range []string{nsA, nsB} {
-		tb.MustRun(t, "ip", "netns", "add", ns)
-		t.Cleanup(func() { tb.Run("ip", "netns", "del", ns) })
-	}
-	tb.MustRun(t, "ip", "-n", nsA, "link", "add", ifA, "type", "veth", "peer", "name", ifB, "netns", nsB)
-	tb.MustRun(t, "ip", "-n", nsA, "addr", "add", "10.198.0.1/24", "dev", ifA)
-	tb.MustRun(t, "ip", "-n", nsB, "addr", "add", "10.198.0.2/24", "dev", ifB)
-	tb.MustRun(t, "ip", "-n", nsA, "link", "set", ifA, "up")
-	tb.MustRun(t, "ip", "-n", nsB, "link", "set", ifB, "up")
-	return nsA, nsB, ifB
+	p := tb.NetnsPair(t, "ck", "ck", "10.198.0")
+	return p.NsA, p.NsB, p.IfB
 }
 
 func writeConfig(t *testing.T, tb *testbed.Testbed, name, text string) {

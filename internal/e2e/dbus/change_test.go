@@ -57,7 +57,7 @@ func TestReplace(t *testing.T) {
 	if r := callString(t, tb, "Start", "s", "x"); r != "done" {
 		t.Fatalf("Start: %s\n%s", r, tb.Journal("bpf@x.service"))
 	}
-	if n := p.ping(t, tb, 10); n != 10 {
+	if n := p.Ping(t, tb, 10); n != 10 {
 		t.Fatalf("ping through the XDP counter: %d/10", n)
 	}
 	before := status(t, tb, "x")
@@ -83,7 +83,7 @@ func TestReplace(t *testing.T) {
 		t.Errorf("map xdp_stats is %d after Replace, was %d", nm.ID, m.ID)
 	}
 	waitGone(t, "the replaced program", func() bool { return progAlive(l.ProgID) })
-	if n := p.ping(t, tb, 10); n != 10 {
+	if n := p.Ping(t, tb, 10); n != 10 {
 		t.Fatalf("ping after Replace: %d/10", n)
 	}
 	after := status(t, tb, "x")
@@ -133,7 +133,7 @@ func TestReplace(t *testing.T) {
 // programStats: with BPF statistics on (BPF_ENABLE_STATS, held only for
 // this check; the kernel turns them off when the fd closes), the Programs
 // property counts the runs of program id.
-func programStats(t *testing.T, tb *testbed.Testbed, p *pair, id uint32) {
+func programStats(t *testing.T, tb *testbed.Testbed, p *testbed.Pair, id uint32) {
 	t.Helper()
 	stats, err := ebpf.EnableStats(0) // BPF_STATS_RUN_TIME
 	if err != nil {
@@ -141,7 +141,7 @@ func programStats(t *testing.T, tb *testbed.Testbed, p *pair, id uint32) {
 		return
 	}
 	defer stats.Close()
-	p.ping(t, tb, 5)
+	p.Ping(t, tb, 5)
 	out := run(t, tb, "busctl", "--json=short", "get-property", dest, "/org/bpfunit/unit/x", unitIf, "Programs")
 	var v struct {
 		Data [][]any `json:"data"`

@@ -44,7 +44,7 @@ func TestFaultReplace(t *testing.T) {
 			}
 			before := status(t, tb, "x")
 			l := before.Links[0]
-			p.ping(t, tb, 5)
+			p.Ping(t, tb, 5)
 			c0 := packets(t, status(t, tb, "x"))
 			killedCall(t, tb, step, func() (string, error) {
 				return tb.Run("sh", "-c", "gdbus call --system -d "+dest+" -o "+mgrPath+" -m "+mgrIface+".Replace x xdp_count 3 3<"+xdpObj)
@@ -56,7 +56,7 @@ func TestFaultReplace(t *testing.T) {
 			if s := unitState(tb, "bpf@x.service"); s != "active" {
 				t.Errorf("after SIGKILL at %s: bpf@x.service is %s", step, s)
 			}
-			if n := p.ping(t, tb, 5); n != 5 {
+			if n := p.Ping(t, tb, 5); n != 5 {
 				t.Errorf("after SIGKILL at %s: ping %d/5", step, n)
 			}
 			if c := packets(t, status(t, tb, "x")); c < c0+5 {
