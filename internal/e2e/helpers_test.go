@@ -2,9 +2,7 @@ package e2e_test
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -126,21 +124,11 @@ func waitLinks(t *testing.T, prog string, n int, what string) {
 	}
 }
 
-// linkAlive reports whether link id exists in the kernel.
-func linkAlive(id uint32) bool {
-	l, err := link.NewFromID(link.ID(id))
-	if err != nil {
-		return !errors.Is(err, os.ErrNotExist)
-	}
-	l.Close()
-	return true
-}
-
 // waitLinkGone waits for link id to leave the kernel.
 func waitLinkGone(t *testing.T, id uint32, what string) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
-	for linkAlive(id) {
+	for testenv.LinkAlive(id) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: link %d still in the kernel", what, id)
 		}

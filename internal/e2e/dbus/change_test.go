@@ -7,6 +7,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/bpfunit/bpfunit/internal/testenv"
 	"github.com/bpfunit/bpfunit/internal/testenv/testbed"
 )
 
@@ -23,8 +24,8 @@ func TestDetach(t *testing.T) {
 	raw, tp := linkOf(t, before, "raw_tp_sys_enter@sys_enter"), linkOf(t, before, "tp_getpid@syscalls:sys_enter_getpid")
 
 	call(t, tb, "Detach", "ss", "sys", "raw_tp_sys_enter@sys_enter")
-	waitGone(t, "the detached link", func() bool { return linkAlive(raw.LinkID) })
-	if !linkAlive(tp.LinkID) {
+	waitGone(t, "the detached link", func() bool { return testenv.LinkAlive(raw.LinkID) })
+	if !testenv.LinkAlive(tp.LinkID) {
 		t.Fatal("Detach of one link took the other with it")
 	}
 	if s := unitState(tb, "bpf@sys.service"); s != "active" {
@@ -82,7 +83,7 @@ func TestReplace(t *testing.T) {
 	if nm := mapOf(t, st, "xdp_stats"); nm.ID != m.ID {
 		t.Errorf("map xdp_stats is %d after Replace, was %d", nm.ID, m.ID)
 	}
-	waitGone(t, "the replaced program", func() bool { return progAlive(l.ProgID) })
+	waitGone(t, "the replaced program", func() bool { return testenv.ProgramAlive(l.ProgID) })
 	if n := p.Ping(t, tb, 10); n != 10 {
 		t.Fatalf("ping after Replace: %d/10", n)
 	}
@@ -127,7 +128,7 @@ func TestReplace(t *testing.T) {
 		t.Errorf("a failed Replace changed the unit: %+v", now)
 	}
 	stopAndCheck(t, tb, "x", now)
-	waitGone(t, "map xdp_stats", func() bool { return mapAlive(m.ID) })
+	waitGone(t, "map xdp_stats", func() bool { return testenv.MapAlive(m.ID) })
 }
 
 // programStats: with BPF statistics on (BPF_ENABLE_STATS, held only for

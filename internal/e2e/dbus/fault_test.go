@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bpfunit/bpfunit/internal/testenv"
 	"github.com/bpfunit/bpfunit/internal/testenv/testbed"
 )
 
@@ -86,7 +87,7 @@ func TestFaultDetach(t *testing.T) {
 			killedCall(t, tb, step, func() (string, error) {
 				return tb.Run("busctl", "call", dest, mgrPath, mgrIface, "Detach", "ss", "sys", "raw_tp_sys_enter@sys_enter")
 			})
-			if !linkAlive(tp.LinkID) {
+			if !testenv.LinkAlive(tp.LinkID) {
 				t.Fatalf("after SIGKILL at %s the other link is gone", step)
 			}
 			if s := unitState(tb, "bpf@sys.service"); s != "active" {
@@ -97,8 +98,8 @@ func TestFaultDetach(t *testing.T) {
 			// The next Detach finishes what the killed one began.
 			call(t, tb, "Detach", "ss", "sys", "raw_tp_sys_enter@sys_enter")
 			raw := linkOf(t, before, "raw_tp_sys_enter@sys_enter")
-			waitGone(t, "the detached link", func() bool { return linkAlive(raw.LinkID) })
-			if !linkAlive(tp.LinkID) {
+			waitGone(t, "the detached link", func() bool { return testenv.LinkAlive(raw.LinkID) })
+			if !testenv.LinkAlive(tp.LinkID) {
 				t.Fatalf("the second Detach took the other link")
 			}
 			stopAndCheck(t, tb, "sys", before)

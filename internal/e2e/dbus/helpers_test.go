@@ -2,16 +2,12 @@ package dbus_test
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 	"github.com/godbus/dbus/v5"
 
 	"github.com/bpfunit/bpfunit/internal/manager"
@@ -195,25 +191,6 @@ func waitState(t *testing.T, tb *testbed.Testbed, unit, state string, d time.Dur
 	}
 }
 
-// linkAlive reports whether link id exists in the kernel.
-func linkAlive(id uint32) bool {
-	l, err := link.NewFromID(link.ID(id))
-	if err != nil {
-		return !errors.Is(err, os.ErrNotExist)
-	}
-	l.Close()
-	return true
-}
-
-func progAlive(id uint32) bool {
-	p, err := ebpf.NewProgramFromID(ebpf.ProgramID(id))
-	if err != nil {
-		return !errors.Is(err, os.ErrNotExist)
-	}
-	p.Close()
-	return true
-}
-
 // waitGone waits for kernel objects to go (they die asynchronously after
 // the last reference).
 func waitGone(t *testing.T, what string, alive func() bool) {
@@ -245,10 +222,10 @@ func stopAndCheck(t *testing.T, tb *testbed.Testbed, name string, st *manager.St
 	run(t, tb, "systemctl", "stop", "bpf@"+name+".service")
 	for _, l := range st.Links {
 		if l.LinkID != 0 {
-			waitGone(t, fmt.Sprintf("link %d of %s", l.LinkID, name), func() bool { return linkAlive(l.LinkID) })
+			waitGone(t, fmt.Sprintf("link %d of %s", l.LinkID, name), func() bool { return testenv.LinkAlive(l.LinkID) })
 		}
 		if l.ProgID != 0 {
-			waitGone(t, fmt.Sprintf("program %d of %s", l.ProgID, name), func() bool { return progAlive(l.ProgID) })
+			waitGone(t, fmt.Sprintf("program %d of %s", l.ProgID, name), func() bool { return testenv.ProgramAlive(l.ProgID) })
 		}
 	}
 	noUnitLeft(t, tb, name)
@@ -321,13 +298,4 @@ func packets(t *testing.T, st *manager.Status) uint64 {
 		t.Fatalf("xdp_stats has no values: %+v", m)
 	}
 	return m.Values[0]
-}
-
-func mapAlive(id uint32) bool {
-	m, err := ebpf.NewMapFromID(ebpf.MapID(id))
-	if err != nil {
-		return !errors.Is(err, os.ErrNotExist)
-	}
-	m.Close()
-	return true
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bpfunit/bpfunit/internal/testenv"
 )
 
 // TestIdleExit: the helper exits after the idle timeout (2 s here, set in
@@ -63,7 +65,7 @@ func TestHelperGoesAway(t *testing.T) {
 	check := func(what string) {
 		t.Helper()
 		for _, l := range st.Links {
-			if !linkAlive(l.LinkID) {
+			if !testenv.LinkAlive(l.LinkID) {
 				t.Fatalf("%s detached link %d", what, l.LinkID)
 			}
 		}

@@ -2,15 +2,11 @@ package varlink_test
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/cilium/ebpf/link"
 
 	"github.com/bpfunit/bpfunit/internal/manager"
 	"github.com/bpfunit/bpfunit/internal/testenv"
@@ -143,15 +139,6 @@ func waitState(t *testing.T, tb *testbed.Testbed, unit, want string) {
 	}
 }
 
-func linkAlive(id uint32) bool {
-	l, err := link.NewFromID(link.ID(id))
-	if err != nil {
-		return !errors.Is(err, os.ErrNotExist)
-	}
-	l.Close()
-	return true
-}
-
 // TestVarlinkWithoutDBus: with dbus-daemon stopped, bpfunitd is activated
 // by bpfunitd.socket and serves io.bpfunit.Manager to a plain socket
 // client: introspection, reads, start through systemd's private socket,
@@ -273,7 +260,7 @@ func TestVarlinkWithoutDBus(t *testing.T) {
 	// Detach one link: the other stays, the unit stays active.
 	c.mustCall("io.bpfunit.Manager.Detach", `{"name":"sys","link":"`+pinName(raw.Pin)+`"}`)
 	waitChange("detach")
-	if !linkAlive(tp.LinkID) {
+	if !testenv.LinkAlive(tp.LinkID) {
 		t.Fatal("Detach removed the other link")
 	}
 	if s := unitState(tb, "bpf@sys.service"); s != "active" {
@@ -305,7 +292,7 @@ func TestVarlinkWithoutDBus(t *testing.T) {
 	}
 	for _, id := range []uint32{tp.LinkID, raw.LinkID} {
 		deadline := time.Now().Add(3 * time.Second)
-		for linkAlive(id) {
+		for testenv.LinkAlive(id) {
 			if time.Now().After(deadline) {
 				t.Fatalf("link %d still in the kernel after stop", id)
 			}
