@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -31,29 +30,11 @@ func run(t *testing.T, tb *testbed.Testbed, args ...string) string {
 	return tb.MustRun(t, args...)
 }
 
-func writeFile(t *testing.T, tb *testbed.Testbed, path, data string) {
-	t.Helper()
-	if err := tb.WriteFile(path, []byte(data), 0o644); err != nil {
-		t.Fatalf("write %s: %v", path, err)
-	}
-}
-
 // netnsPair is a testbed.Pair inside tb: namespaces e2e-TAG-a/b on
 // 10.197.N.0/24, apart from every other package's.
 func netnsPair(t *testing.T, tb *testbed.Testbed, tag string, n int) *testbed.Pair {
 	t.Helper()
 	return tb.NetnsPair(t, "e2e", tag, fmt.Sprintf("10.197.%d", n))
-}
-
-// status is `bpfunit status --json NAME` inside tb.
-func status(t *testing.T, tb *testbed.Testbed, name string) *manager.Status {
-	t.Helper()
-	out := run(t, tb, "bpfunit", "status", "--json", name)
-	var st manager.Status
-	if err := json.Unmarshal([]byte(out), &st); err != nil {
-		t.Fatalf("bpfunit status --json %s: %v\n%s", name, err, out)
-	}
-	return &st
 }
 
 // counter returns values[i] of map name in st.
@@ -136,19 +117,13 @@ func waitLinkGone(t *testing.T, id uint32, what string) {
 	}
 }
 
-// unitState is `systemctl is-active UNIT`.
-func unitState(tb *testbed.Testbed, unit string) string {
-	out, _ := tb.Systemctl("is-active", unit)
-	return strings.TrimSpace(out)
-}
-
 // waitSettled waits until unit is neither activating nor deactivating and
 // returns its state.
 func waitSettled(t *testing.T, tb *testbed.Testbed, unit string) string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		s := unitState(tb, unit)
+		s := tb.UnitState(unit)
 		if s != "activating" && s != "deactivating" && s != "reloading" {
 			return s
 		}

@@ -28,16 +28,16 @@ func TestTargetXDPTraffic(t *testing.T) {
 	if n := p.Ping(t, tb, 3); n != 3 {
 		t.Fatalf("the veth pair doesn't pass traffic before any program: %d/3", n)
 	}
-	writeFile(t, tb, "/etc/bpfunit/count.bpfunit", xdpConfig(p, true, ""))
+	tb.MustWriteFile(t, "/etc/bpfunit/count.bpfunit", xdpConfig(p, true, ""))
 	run(t, tb, "systemctl", "daemon-reload")
 
 	start := time.Now()
 	run(t, tb, "systemctl", "start", "bpf.target")
 	t.Logf("systemctl start bpf.target: %v", time.Since(start).Round(time.Millisecond))
-	if s := unitState(tb, "bpf@count.service"); s != "active" {
+	if s := tb.UnitState("bpf@count.service"); s != "active" {
 		t.Fatalf("bpf@count.service is %s\n%s", s, tb.Journal("bpf@count.service"))
 	}
-	st := status(t, tb, "count")
+	st := tb.Status(t, "count")
 	if st.State != manager.StateAttached || len(st.Links) != 1 || !st.Links[0].Alive || st.Links[0].Type != "xdp" {
 		t.Fatalf("status: %+v", st)
 	}
@@ -54,14 +54,14 @@ func TestTargetXDPTraffic(t *testing.T) {
 	if n := p.Ping(t, tb, 20); n != 20 {
 		t.Errorf("ping through the XDP counter: %d/20", n)
 	}
-	st = status(t, tb, "count")
+	st = tb.Status(t, "count")
 	if got := counter(t, st, "xdp_stats", 0) - before; got < 20 {
 		t.Errorf("xdp_stats counted %d packets for 20 echo requests", got)
 	}
 	t.Logf("counted %d packets, %d bytes", counter(t, st, "xdp_stats", 0), counter(t, st, "xdp_stats", 1))
 
 	run(t, tb, "systemctl", "stop", "bpf@count.service")
-	if s := unitState(tb, "bpf@count.service"); s != "inactive" {
+	if s := tb.UnitState("bpf@count.service"); s != "inactive" {
 		t.Errorf("after stop: %s", s)
 	}
 	waitLinkGone(t, linkID, "after systemctl stop")
@@ -82,7 +82,7 @@ func TestTargetXDPTraffic(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	noUnitLeft(t, tb, "count")
-	if st := status(t, tb, "count"); st.State != manager.StateNotStarted {
+	if st := tb.Status(t, "count"); st.State != manager.StateNotStarted {
 		t.Errorf("status after stop: %s", st.State)
 	}
 	if n := p.Ping(t, tb, 3); n != 3 {
@@ -119,8 +119,8 @@ func TestNoSecondAttachment(t *testing.T) {
 	testenv.CheckLeaks(t)
 	tb := boot(t, testbed.Options{})
 	p := netnsPair(t, tb, "t2", 2)
-	writeFile(t, tb, "/etc/bpfunit/tcx.bpfunit", tcxConfig(p))
-	writeFile(t, tb, "/etc/bpfunit/trace.bpfunit", traceConfig)
+	tb.MustWriteFile(t, "/etc/bpfunit/tcx.bpfunit", tcxConfig(p))
+	tb.MustWriteFile(t, "/etc/bpfunit/trace.bpfunit", traceConfig)
 	run(t, tb, "systemctl", "daemon-reload")
 	run(t, tb, "systemctl", "start", "bpf.target")
 	progs := []string{"tcx_ingress", "tcx_egress", "tp_getpid"}
@@ -135,7 +135,7 @@ func TestNoSecondAttachment(t *testing.T) {
 			ids = append(ids, uint32(kernelLinks(t, prog)[prog][0]))
 		}
 		for _, u := range units {
-			if s := unitState(tb, u); s != "active" {
+			if s := tb.UnitState(u); s != "active" {
 				t.Fatalf("%s: %s is %s\n%s", what, u, s, tb.Journal(u))
 			}
 		}
@@ -177,11 +177,11 @@ func TestNoSecondAttachment(t *testing.T) {
 	once("after concurrent restarts and starts")
 
 	// Traffic is counted once per packet: one program on the hook.
-	before := counter(t, status(t, tb, "tcx"), "tcx_stats", 0)
+	before := counter(t, tb.Status(t, "tcx"), "tcx_stats", 0)
 	if n := p.Ping(t, tb, 10); n != 10 {
 		t.Errorf("ping: %d/10", n)
 	}
-	if got := counter(t, status(t, tb, "tcx"), "tcx_stats", 0) - before; got < 10 || got > 12 {
+	if got := counter(t, tb.Status(t, "tcx"), "tcx_stats", 0) - before; got < 10 || got > 12 {
 		t.Errorf("tcx ingress counted %d packets for 10 echo replies (+ARP)", got)
 	}
 
@@ -201,13 +201,13 @@ func TestReload(t *testing.T) {
 	testenv.CheckLeaks(t)
 	tb := boot(t, testbed.Options{})
 	p := netnsPair(t, tb, "t3", 3)
-	writeFile(t, tb, "/etc/bpfunit/rl.bpfunit", xdpConfig(p, false, ""))
+	tb.MustWriteFile(t, "/etc/bpfunit/rl.bpfunit", xdpConfig(p, false, ""))
 	run(t, tb, "systemctl", "daemon-reload")
 	run(t, tb, "systemctl", "start", "bpf@rl.service")
 	if n := p.Ping(t, tb, 10); n != 10 {
 		t.Fatalf("ping: %d/10", n)
 	}
-	st1 := status(t, tb, "rl")
+	st1 := tb.Status(t, "rl")
 	if len(st1.Links) != 1 {
 		t.Fatalf("links: %+v", st1.Links)
 	}
@@ -215,12 +215,12 @@ func TestReload(t *testing.T) {
 	pkts1 := counter(t, st1, "xdp_stats", 0)
 
 	// Constant=drop=1: the same program with other .rodata drops everything.
-	writeFile(t, tb, "/etc/bpfunit/rl.bpfunit", xdpConfig(p, false, "Constant=drop=1\n"))
+	tb.MustWriteFile(t, "/etc/bpfunit/rl.bpfunit", xdpConfig(p, false, "Constant=drop=1\n"))
 	run(t, tb, "systemctl", "daemon-reload")
 	start := time.Now()
 	run(t, tb, "systemctl", "reload", "bpf@rl.service")
 	t.Logf("systemctl reload: %v", time.Since(start).Round(time.Millisecond))
-	st2 := status(t, tb, "rl")
+	st2 := tb.Status(t, "rl")
 	if len(st2.Links) != 1 || st2.Links[0].LinkID != link1 {
 		t.Fatalf("reload changed the link: %d -> %+v", link1, st2.Links)
 	}
@@ -238,22 +238,22 @@ func TestReload(t *testing.T) {
 	if n := p.Ping(t, tb, 10); n != 0 {
 		t.Errorf("drop=1 program passed %d/10", n)
 	}
-	pkts3 := counter(t, status(t, tb, "rl"), "xdp_stats", 0)
+	pkts3 := counter(t, tb.Status(t, "rl"), "xdp_stats", 0)
 	if pkts3 < pkts2+10 {
 		t.Errorf("dropped packets not counted in the kept map: %d -> %d", pkts2, pkts3)
 	}
 
 	// A reload to a program the verifier rejects.
 	bad := fmt.Sprintf("[Object]\nPath=/usr/lib/bpfunit/objects/bad.bpf.o\n[Attach]\nProgram=xdp_bad\nInterface=%s\nNamespace=%s\n", p.IfB, p.NsB)
-	writeFile(t, tb, "/etc/bpfunit/rl.bpfunit", bad)
+	tb.MustWriteFile(t, "/etc/bpfunit/rl.bpfunit", bad)
 	run(t, tb, "systemctl", "daemon-reload")
 	if out, err := tb.Systemctl("reload", "bpf@rl.service"); err == nil {
 		t.Fatalf("reload to a rejected program succeeded: %s", out)
 	}
-	if s := unitState(tb, "bpf@rl.service"); s != "active" {
+	if s := tb.UnitState("bpf@rl.service"); s != "active" {
 		t.Errorf("after a failed reload the unit is %s", s)
 	}
-	st4 := status(t, tb, "rl")
+	st4 := tb.Status(t, "rl")
 	if len(st4.Links) != 1 || st4.Links[0].LinkID != link1 || st4.Links[0].ProgID != prog2 || !st4.Links[0].Alive {
 		t.Errorf("failed reload touched the link: want link %d prog %d, got %+v", link1, prog2, st4.Links)
 	}
@@ -310,29 +310,29 @@ ExecStart=%[1]s -n %[3]s link set %[5]s up
 ExecStop=-%[1]s netns del %[2]s
 ExecStop=-%[1]s netns del %[3]s
 `, ip, p.NsA, p.NsB, p.IfA, p.IfB, p.IPA, p.IPB)
-	writeFile(t, tb, "/etc/systemd/system/e2e-net.service", netUnit)
-	writeFile(t, tb, "/etc/systemd/system/bpf@xon.service.d/net.conf", "[Unit]\nRequires=e2e-net.service\nAfter=e2e-net.service\n")
+	tb.MustWriteFile(t, "/etc/systemd/system/e2e-net.service", netUnit)
+	tb.MustWriteFile(t, "/etc/systemd/system/bpf@xon.service.d/net.conf", "[Unit]\nRequires=e2e-net.service\nAfter=e2e-net.service\n")
 	t.Cleanup(func() {
 		tb.Run("ip", "netns", "del", p.NsA)
 		tb.Run("ip", "netns", "del", p.NsB)
 	})
-	writeFile(t, tb, "/etc/bpfunit/xon.bpfunit", xdpConfig(p, true, ""))
-	writeFile(t, tb, "/etc/bpfunit/ton.bpfunit", traceConfig)
-	writeFile(t, tb, "/usr/lib/bpfunit/masked.bpfunit", traceConfig)
+	tb.MustWriteFile(t, "/etc/bpfunit/xon.bpfunit", xdpConfig(p, true, ""))
+	tb.MustWriteFile(t, "/etc/bpfunit/ton.bpfunit", traceConfig)
+	tb.MustWriteFile(t, "/usr/lib/bpfunit/masked.bpfunit", traceConfig)
 	run(t, tb, "ln", "-s", "/dev/null", "/etc/bpfunit/masked.bpfunit")
-	writeFile(t, tb, "/etc/bpfunit/off.bpfunit", strings.Replace(traceConfig, "[Install]\nWantedBy=bpf.target\n", "", 1))
+	tb.MustWriteFile(t, "/etc/bpfunit/off.bpfunit", strings.Replace(traceConfig, "[Install]\nWantedBy=bpf.target\n", "", 1))
 
 	// booted checks what a boot must have attached, and returns the
 	// link IDs of xon and ton.
 	booted := func(what string) []uint32 {
 		t.Helper()
 		for _, u := range []string{"xon", "ton"} {
-			if s := unitState(tb, "bpf@"+u+".service"); s != "active" {
+			if s := tb.UnitState("bpf@" + u + ".service"); s != "active" {
 				t.Fatalf("%s: bpf@%s.service is %s\n%s\nconsole:\n%s", what, u, s, tb.Journal(""), tb.Console(30))
 			}
 		}
 		for _, u := range []string{"masked", "off"} {
-			if s := unitState(tb, "bpf@"+u+".service"); s != "inactive" {
+			if s := tb.UnitState("bpf@" + u + ".service"); s != "inactive" {
 				t.Errorf("%s: bpf@%s.service is %s", what, u, s)
 			}
 			noUnitLeft(t, tb, u)
@@ -344,17 +344,17 @@ ExecStop=-%[1]s netns del %[3]s
 		waitLinks(t, "tp_getpid", 1, what) // ton only: masked and off add none
 		var ids []uint32
 		for _, u := range []string{"xon", "ton"} {
-			st := status(t, tb, u)
+			st := tb.Status(t, u)
 			if st.State != manager.StateAttached || len(st.Links) != 1 {
 				t.Fatalf("%s: %s: %+v", what, u, st)
 			}
 			ids = append(ids, st.Links[0].LinkID)
 		}
-		before := counter(t, status(t, tb, "xon"), "xdp_stats", 0)
+		before := counter(t, tb.Status(t, "xon"), "xdp_stats", 0)
 		if n := p.Ping(t, tb, 10); n != 10 {
 			t.Errorf("%s: ping %d/10", what, n)
 		}
-		if got := counter(t, status(t, tb, "xon"), "xdp_stats", 0) - before; got < 10 {
+		if got := counter(t, tb.Status(t, "xon"), "xdp_stats", 0) - before; got < 10 {
 			t.Errorf("%s: xon counted %d of 10 packets", what, got)
 		}
 		return ids
@@ -389,23 +389,23 @@ func TestFailuresIsolated(t *testing.T) {
 	testenv.CheckLeaks(t)
 	tb := boot(t, testbed.Options{})
 	p := netnsPair(t, tb, "t5", 5)
-	writeFile(t, tb, "/etc/bpfunit/good.bpfunit", xdpConfig(p, true, ""))
-	writeFile(t, tb, "/etc/bpfunit/rejected.bpfunit", fmt.Sprintf(
+	tb.MustWriteFile(t, "/etc/bpfunit/good.bpfunit", xdpConfig(p, true, ""))
+	tb.MustWriteFile(t, "/etc/bpfunit/rejected.bpfunit", fmt.Sprintf(
 		"[Object]\nPath=/usr/lib/bpfunit/objects/bad.bpf.o\n[Attach]\nProgram=xdp_bad\nInterface=%s\nNamespace=%s\n[Install]\nWantedBy=bpf.target\n", p.IfA, p.NsA))
-	writeFile(t, tb, "/etc/bpfunit/broken.bpfunit",
+	tb.MustWriteFile(t, "/etc/bpfunit/broken.bpfunit",
 		"[Object]\nPath=/usr/lib/bpfunit/objects/xdp_counter.bpf.o\n[Attach]\nProgram=xdp_count\nType=xdpp\nInterface=lo\n[Install]\nWantedBy=bpf.target\n")
 	run(t, tb, "systemctl", "daemon-reload")
 	if out, err := tb.Systemctl("start", "bpf.target"); err != nil {
 		t.Errorf("failing bpf@ units failed bpf.target itself: %v %s", err, out)
 	}
-	if s := unitState(tb, "bpf@good.service"); s != "active" {
+	if s := tb.UnitState("bpf@good.service"); s != "active" {
 		t.Fatalf("bpf@good.service is %s\n%s", s, tb.Journal("bpf@good.service"))
 	}
 	for unit, want := range map[string][]string{
 		"rejected": {"bpfunit-oneshot: start rejected:", "load program xdp_bad: verifier rejected it", "invalid access to packet"},
 		"broken":   {"invalid configuration", "/etc/bpfunit/broken.bpfunit:5: [Attach] Type=", "xdpp"},
 	} {
-		if s := unitState(tb, "bpf@"+unit+".service"); s != "failed" {
+		if s := tb.UnitState("bpf@" + unit + ".service"); s != "failed" {
 			t.Errorf("bpf@%s.service is %s", unit, s)
 		}
 		out, last := unitLastLine(tb, "bpf@"+unit+".service", want...)
@@ -419,11 +419,11 @@ func TestFailuresIsolated(t *testing.T) {
 	if got := countLinks(t, "xdp_bad"); got != 0 {
 		t.Errorf("%d links of the rejected program", got)
 	}
-	before := counter(t, status(t, tb, "good"), "xdp_stats", 0)
+	before := counter(t, tb.Status(t, "good"), "xdp_stats", 0)
 	if n := p.Ping(t, tb, 10); n != 10 {
 		t.Errorf("ping: %d/10", n)
 	}
-	if got := counter(t, status(t, tb, "good"), "xdp_stats", 0) - before; got < 10 {
+	if got := counter(t, tb.Status(t, "good"), "xdp_stats", 0) - before; got < 10 {
 		t.Errorf("good counted %d of 10 packets", got)
 	}
 	run(t, tb, "systemctl", "stop", "bpf@good.service")
@@ -437,13 +437,13 @@ func TestFailuresIsolated(t *testing.T) {
 func TestKilledStartFaultHook(t *testing.T) {
 	testenv.CheckLeaks(t)
 	tb := boot(t, testbed.Options{})
-	writeFile(t, tb, "/etc/bpfunit/k.bpfunit", traceConfig)
+	tb.MustWriteFile(t, "/etc/bpfunit/k.bpfunit", traceConfig)
 	dropIn := "/etc/systemd/system/bpf@k.service.d/fault.conf"
 	for _, step := range []string{"start:after-load", "start:after-attach", "start:before-commit", "start:after-commit"} {
 		t.Run(step, func(t *testing.T) {
 			killed := func() {
 				t.Helper()
-				writeFile(t, tb, dropIn, "[Service]\nEnvironment=BPFUNIT_FAULT="+step+"\n")
+				tb.MustWriteFile(t, dropIn, "[Service]\nEnvironment=BPFUNIT_FAULT="+step+"\n")
 				run(t, tb, "systemctl", "daemon-reload")
 				if out, err := tb.Systemctl("start", "bpf@k.service"); err == nil {
 					t.Fatalf("start with %s armed succeeded: %s", step, out)
@@ -463,7 +463,7 @@ func TestKilledStartFaultHook(t *testing.T) {
 			run(t, tb, "systemctl", "daemon-reload")
 			run(t, tb, "systemctl", "start", "bpf@k.service")
 			waitLinks(t, "tp_getpid", 1, "after the start that follows the kill")
-			if st := status(t, tb, "k"); st.State != manager.StateAttached {
+			if st := tb.Status(t, "k"); st.State != manager.StateAttached {
 				t.Errorf("status: %s", st.State)
 			}
 			run(t, tb, "systemctl", "stop", "bpf@k.service")
@@ -486,9 +486,9 @@ func slowUnit(t *testing.T, tb *testbed.Testbed, name string, n int) {
 		fmt.Fprintf(&batch, "link add s%da type veth peer name s%db\nlink set s%da up\nlink set s%db up\n", i, i, i, i)
 		fmt.Fprintf(&cfg, "[Attach]\nProgram=xdp_count\nInterface=s%da\nNamespace=%s\n", i, ns)
 	}
-	writeFile(t, tb, "/tmp/e2e-slow.batch", batch.String())
+	tb.MustWriteFile(t, "/tmp/e2e-slow.batch", batch.String())
 	run(t, tb, "ip", "-n", ns, "-batch", "/tmp/e2e-slow.batch")
-	writeFile(t, tb, "/etc/bpfunit/"+name+".bpfunit", cfg.String())
+	tb.MustWriteFile(t, "/etc/bpfunit/"+name+".bpfunit", cfg.String())
 	run(t, tb, "systemctl", "daemon-reload")
 }
 
@@ -524,7 +524,7 @@ func TestKillMidStart(t *testing.T) {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("nothing staged after 10s: %s", unitState(tb, "bpf@slow.service"))
+				t.Fatalf("nothing staged after 10s: %s", tb.UnitState("bpf@slow.service"))
 			}
 			time.Sleep(time.Millisecond)
 		}
@@ -553,7 +553,7 @@ func TestKillMidStart(t *testing.T) {
 	// (then SIGKILL) to the oneshot midway.
 	timeout := max(full/4, 30*time.Millisecond)
 	dropIn := "/etc/systemd/system/bpf@slow.service.d/timeout.conf"
-	writeFile(t, tb, dropIn, fmt.Sprintf("[Service]\nTimeoutStartSec=%dms\n", timeout.Milliseconds()))
+	tb.MustWriteFile(t, dropIn, fmt.Sprintf("[Service]\nTimeoutStartSec=%dms\n", timeout.Milliseconds()))
 	run(t, tb, "systemctl", "daemon-reload")
 	for _, next := range []string{"stop", "start"} {
 		if out, err := tb.Systemctl("start", "bpf@slow.service"); err == nil {

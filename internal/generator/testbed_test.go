@@ -6,13 +6,10 @@ package generator_test
 // sandboxed bpf@.service and the real bpfunit-oneshot.
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/cilium/ebpf"
 
 	"github.com/bpfunit/bpfunit/internal/pins"
 	"github.com/bpfunit/bpfunit/internal/testenv"
@@ -60,29 +57,6 @@ Tracepoint=sys_enter
 [Install]
 WantedBy=bpf.target
 `
-
-// ourPrograms lists the programs in the kernel, other than systemd's own
-// (sd_*), that were not there in before.
-func ourPrograms(t *testing.T, before testenv.Objects) []string {
-	t.Helper()
-	now, err := testenv.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, id := range now.Since(before).Progs {
-		p, err := ebpf.NewProgramFromID(id)
-		if err != nil {
-			continue // gone meanwhile
-		}
-		info, err := p.Info()
-		p.Close()
-		if err == nil && !strings.HasPrefix(info.Name, "sd_") {
-			names = append(names, fmt.Sprintf("%s(%d)", info.Name, id))
-		}
-	}
-	return names
-}
 
 // waitInactive waits for units to stop: `systemctl stop bpf.target` returns
 // once the target is stopped, and its PartOf= units stop after it.
@@ -140,7 +114,7 @@ func TestTargetStartStop(t *testing.T) {
 	if strings.Count(pins, "\n") != 2 {
 		t.Errorf("link pins:\n%s", pins)
 	}
-	if progs := ourPrograms(t, before); len(progs) != 2 {
+	if progs := testbed.NewPrograms(t, before); len(progs) != 2 {
 		t.Errorf("programs attached: %v", progs)
 	}
 
@@ -152,7 +126,7 @@ func TestTargetStartStop(t *testing.T) {
 		t.Errorf("pins left after stop: %s %s", out, run(t, tb, "find", "/sys/fs/bpf/bpfunit"))
 	}
 	deadline := time.Now().Add(2 * time.Second)
-	for progs := ourPrograms(t, before); len(progs) > 0; progs = ourPrograms(t, before) {
+	for progs := testbed.NewPrograms(t, before); len(progs) > 0; progs = testbed.NewPrograms(t, before) {
 		if time.Now().After(deadline) {
 			t.Errorf("programs left after stop: %v", progs)
 			break

@@ -80,7 +80,7 @@ func TestPage(t *testing.T) {
 	tb.MustRun(t, "systemctl", "start", "bpf@count.service")
 	tb.Run("systemctl", "start", "bpf@bad.service") // fails: that is the point
 	t.Cleanup(func() { tb.Run("systemctl", "stop", "bpf@count.service", "bpf@bad.service", "bpf@idle.service") })
-	if s := isActive(tb, "bpf@bad.service"); s != "failed" {
+	if s := tb.UnitState("bpf@bad.service"); s != "failed" {
 		t.Fatalf("bpf@bad.service is %q, want failed", s)
 	}
 
@@ -183,10 +183,10 @@ func TestPage(t *testing.T) {
 	noUpload(t, tb, "after the refused Replace")
 	viewer.click(`label.pf-c-switch`)
 	viewer.wait(`.bpf-alert[data-kind="warning"]`, "Not permitted: Turning off")
-	if s := isActive(tb, "bpf@count.service"); s != "active" {
+	if s := tb.UnitState("bpf@count.service"); s != "active" {
 		t.Fatalf("after the refused changes bpf@count.service is %s", s)
 	}
-	if s := isActive(tb, "bpf@idle.service"); s != "inactive" {
+	if s := tb.UnitState("bpf@idle.service"); s != "inactive" {
 		t.Fatalf("after the refused Start bpf@idle.service is %s", s)
 	}
 	if l := kernelLink(t, tb, linkID); l == nil || strconv.Itoa(l.ProgID) != progID {
@@ -219,7 +219,7 @@ func TestPage(t *testing.T) {
 		t.Errorf("the failed start's message: %q", msg)
 	}
 	t.Logf("Start of the rejected unit: %q", msg)
-	if s := isActive(tb, "bpf@bad.service"); s != "failed" {
+	if s := tb.UnitState("bpf@bad.service"); s != "failed" {
 		t.Fatalf("after the page's Start bpf@bad.service is %q, want failed", s)
 	}
 	shell.must("goto", "hash", "/")
@@ -231,7 +231,7 @@ func TestPage(t *testing.T) {
 	admin.wait(`.bpf-alert[data-kind="success"]`, "detached")
 	waitNoLink(t, tb, linkID, "after Detach")
 	admin.wait(card + ` [data-field="link-state"]`)
-	if s := isActive(tb, "bpf@count.service"); s != "active" {
+	if s := tb.UnitState("bpf@count.service"); s != "active" {
 		t.Fatalf("after Detach bpf@count.service is %s", s)
 	}
 
@@ -398,11 +398,6 @@ func writeConfig(t *testing.T, tb *testbed.Testbed, name, text string) {
 	if err := tb.WriteFile("/etc/bpfunit/"+name+".bpfunit", []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func isActive(tb *testbed.Testbed, unit string) string {
-	out, _ := tb.Systemctl("is-active", unit)
-	return strings.TrimSpace(out)
 }
 
 // bpftoolLink is what `bpftool -j link show` says of one link.

@@ -13,18 +13,18 @@ import (
 // them, full introspection, and named errors.
 func TestAPI(t *testing.T) {
 	tb := boot(t)
-	writeFile(t, tb, "/etc/bpfunit/sys.bpfunit", traceConfig)
-	writeFile(t, tb, "/etc/bpfunit/idle-unit.bpfunit", strings.Replace(traceConfig, "syscall counters", "never started", 1))
+	tb.MustWriteFile(t, "/etc/bpfunit/sys.bpfunit", traceConfig)
+	tb.MustWriteFile(t, "/etc/bpfunit/idle-unit.bpfunit", strings.Replace(traceConfig, "syscall counters", "never started", 1))
 	run(t, tb, "systemctl", "daemon-reload")
 
 	// Activation: nothing runs until the first call.
-	if s := unitState(tb, "bpfunitd.service"); s != "inactive" {
+	if s := tb.UnitState("bpfunitd.service"); s != "inactive" {
 		t.Fatalf("bpfunitd.service is %s before any call", s)
 	}
 	start := time.Now()
 	rows := call(t, tb, "ListUnits", "")
 	t.Logf("first ListUnits (activation): %v", time.Since(start).Round(time.Millisecond))
-	if s := unitState(tb, "bpfunitd.service"); s != "active" {
+	if s := tb.UnitState("bpfunitd.service"); s != "active" {
 		t.Fatalf("bpfunitd.service is %s after the first call", s)
 	}
 	var units [][]string
@@ -88,10 +88,10 @@ func TestAPI(t *testing.T) {
 	if r := callString(t, tb, "Start", "s", "sys"); r != "done" {
 		t.Fatalf("Start sys = %s\n%s", r, tb.Journal("bpf@sys.service"))
 	}
-	if s := unitState(tb, "bpf@sys.service"); s != "active" {
+	if s := tb.UnitState("bpf@sys.service"); s != "active" {
 		t.Fatalf("bpf@sys.service is %s after Start", s)
 	}
-	st := status(t, tb, "sys")
+	st := tb.Status(t, "sys")
 	if string(st.State) != "attached" || len(st.Links) != 2 {
 		t.Fatalf("after Start: %+v", st)
 	}
@@ -102,7 +102,7 @@ func TestAPI(t *testing.T) {
 	if r := callString(t, tb, "Start", "s", "sys"); r != "done" {
 		t.Errorf("second Start sys = %s", r)
 	}
-	st = status(t, tb, "sys")
+	st = tb.Status(t, "sys")
 	waitFor(t, "signals", func() bool {
 		out, _ := tb.ReadFile(mon)
 		return strings.Count(string(out), "member=UnitChanged") >= 4
@@ -168,12 +168,12 @@ func TestAPI(t *testing.T) {
 	}
 
 	// A job that fails is a result, not an error: systemd owns the why.
-	writeFile(t, tb, "/etc/bpfunit/bad.bpfunit", strings.Replace(traceConfig, "Program=raw_tp_sys_enter", "Program=no_such_prog", 1))
+	tb.MustWriteFile(t, "/etc/bpfunit/bad.bpfunit", strings.Replace(traceConfig, "Program=raw_tp_sys_enter", "Program=no_such_prog", 1))
 	run(t, tb, "systemctl", "daemon-reload")
 	if r := callString(t, tb, "Start", "s", "bad"); r != "failed" {
 		t.Errorf("Start of a unit whose program is not in its object = %q, want failed", r)
 	}
-	if s := unitState(tb, "bpf@bad.service"); s != "failed" {
+	if s := tb.UnitState("bpf@bad.service"); s != "failed" {
 		t.Errorf("bpf@bad.service is %s", s)
 	}
 	run(t, tb, "systemctl", "reset-failed", "bpf@bad.service")

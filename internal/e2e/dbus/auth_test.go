@@ -11,7 +11,7 @@ import (
 // is always allowed. Denials are journaled with the caller.
 func TestAuthorization(t *testing.T) {
 	tb := boot(t)
-	writeFile(t, tb, "/etc/bpfunit/sys.bpfunit", traceConfig)
+	tb.MustWriteFile(t, "/etc/bpfunit/sys.bpfunit", traceConfig)
 	run(t, tb, "systemctl", "daemon-reload")
 	for _, c := range []string{"useradd", "groupadd"} {
 		if _, err := tb.Run("sh", "-c", "command -v "+c); err != nil {
@@ -28,7 +28,7 @@ func TestAuthorization(t *testing.T) {
 	if r := callString(t, tb, "Start", "s", "sys"); r != "done" { // root
 		t.Fatalf("Start as root: %s", r)
 	}
-	st := status(t, tb, "sys")
+	st := tb.Status(t, "sys")
 
 	// Reads: anyone.
 	plain := as("plain")
@@ -77,10 +77,10 @@ func TestAuthorization(t *testing.T) {
 		t.Errorf("Replace as plain: %s %s, want a denial", name, msg)
 	}
 	// Nothing changed.
-	if now := status(t, tb, "sys"); linkOf(t, now, "raw_tp_sys_enter@sys_enter").ProgID != linkOf(t, st, "raw_tp_sys_enter@sys_enter").ProgID || len(now.Links) != 2 || string(now.State) != "attached" {
+	if now := tb.Status(t, "sys"); linkOf(t, now, "raw_tp_sys_enter@sys_enter").ProgID != linkOf(t, st, "raw_tp_sys_enter@sys_enter").ProgID || len(now.Links) != 2 || string(now.State) != "attached" {
 		t.Fatalf("a denied call changed the unit: %+v", now)
 	}
-	if s := unitState(tb, "bpf@sys.service"); s != "active" {
+	if s := tb.UnitState("bpf@sys.service"); s != "active" {
 		t.Fatalf("a denied Stop stopped the unit: %s", s)
 	}
 	if j := tb.Journal("bpfunitd.service"); !strings.Contains(j, "deny") || !strings.Contains(j, "caller_uid=") {
@@ -88,7 +88,7 @@ func TestAuthorization(t *testing.T) {
 	}
 
 	// A rule granting group bpfadm: its member may, others still may not.
-	writeFile(t, tb, "/etc/polkit-1/rules.d/50-bpfunit-test.rules", `polkit.addRule(function(action, subject) {
+	tb.MustWriteFile(t, "/etc/polkit-1/rules.d/50-bpfunit-test.rules", `polkit.addRule(function(action, subject) {
     if (action.id.indexOf("org.bpfunit.") == 0 && subject.isInGroup("bpfadm"))
         return polkit.Result.YES;
 });
@@ -99,8 +99,8 @@ func TestAuthorization(t *testing.T) {
 		return err == nil
 	})
 	out = run(t, tb, append(admin, "busctl", "call", dest, mgrPath, mgrIface, "Stop", "s", "sys")...)
-	if strings.TrimSpace(out) != `s "done"` || unitState(tb, "bpf@sys.service") != "inactive" {
-		t.Errorf("Stop as a member of bpfadm: %s, unit %s", out, unitState(tb, "bpf@sys.service"))
+	if strings.TrimSpace(out) != `s "done"` || tb.UnitState("bpf@sys.service") != "inactive" {
+		t.Errorf("Stop as a member of bpfadm: %s, unit %s", out, tb.UnitState("bpf@sys.service"))
 	}
 	denied(plain, "Start", "string:sys")
 	out = run(t, tb, append(admin, "busctl", "call", dest, mgrPath, mgrIface, "Start", "s", "sys")...)
@@ -110,26 +110,26 @@ func TestAuthorization(t *testing.T) {
 	if j := tb.Journal("bpfunitd.service"); !strings.Contains(j, "unit stop") || !strings.Contains(j, "caller_bus_name=") {
 		t.Errorf("changes not journaled with the caller:\n%s", j)
 	}
-	stopAndCheck(t, tb, "sys", status(t, tb, "sys"))
+	stopAndCheck(t, tb, "sys", tb.Status(t, "sys"))
 }
 
 // TestNoPolkit: with polkit masked, root may, nobody else.
 func TestNoPolkit(t *testing.T) {
 	tb := boot(t)
-	writeFile(t, tb, "/etc/bpfunit/sys.bpfunit", traceConfig)
+	tb.MustWriteFile(t, "/etc/bpfunit/sys.bpfunit", traceConfig)
 	run(t, tb, "systemctl", "daemon-reload")
 	run(t, tb, "systemctl", "mask", "--runtime", "polkit.service")
 	name, msg := busError(t, tb, []string{"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"}, "Start", "string:sys")
 	if name != "org.freedesktop.DBus.Error.AccessDenied" || !strings.Contains(msg, "polkit is not available") {
 		t.Errorf("Start as nobody without polkit: %s %s", name, msg)
 	}
-	if s := unitState(tb, "bpf@sys.service"); s != "inactive" {
+	if s := tb.UnitState("bpf@sys.service"); s != "inactive" {
 		t.Errorf("denied Start started the unit: %s", s)
 	}
 	if r := callString(t, tb, "Start", "s", "sys"); r != "done" {
 		t.Errorf("Start as root without polkit: %s", r)
 	}
-	stopAndCheck(t, tb, "sys", status(t, tb, "sys"))
+	stopAndCheck(t, tb, "sys", tb.Status(t, "sys"))
 }
 
 // TestPolkitHung: a polkitd that does not answer denies after the check's
@@ -137,7 +137,7 @@ func TestNoPolkit(t *testing.T) {
 // idle while the check is pending.
 func TestPolkitHung(t *testing.T) {
 	tb := boot(t)
-	writeFile(t, tb, "/etc/bpfunit/sys.bpfunit", traceConfig)
+	tb.MustWriteFile(t, "/etc/bpfunit/sys.bpfunit", traceConfig)
 	run(t, tb, "systemctl", "daemon-reload")
 	daemonEnv(t, tb, "Environment=BPFUNITD_IDLE_TIMEOUT=2s")
 	nobody := []string{"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"}
@@ -150,7 +150,7 @@ func TestPolkitHung(t *testing.T) {
 	if name != "org.freedesktop.DBus.Error.AccessDenied" || d < 4*time.Second || d > 15*time.Second {
 		t.Errorf("Start as nobody with polkitd stopped: %s %s after %v, want AccessDenied after ~5s", name, msg, d)
 	}
-	if s := unitState(tb, "bpf@sys.service"); s != "inactive" {
+	if s := tb.UnitState("bpf@sys.service"); s != "inactive" {
 		t.Errorf("a denied Start started the unit: %s", s)
 	}
 	if j := tb.Journal("bpfunitd.service"); strings.Count(j, "Started bpfunitd.service") != 1 {
@@ -159,5 +159,5 @@ func TestPolkitHung(t *testing.T) {
 	if r := callString(t, tb, "Start", "s", "sys"); r != "done" {
 		t.Errorf("Start as root with polkitd stopped: %s", r)
 	}
-	stopAndCheck(t, tb, "sys", status(t, tb, "sys"))
+	stopAndCheck(t, tb, "sys", tb.Status(t, "sys"))
 }

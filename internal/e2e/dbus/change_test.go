@@ -15,12 +15,12 @@ import (
 // unit stays active; systemctl stop then removes everything.
 func TestDetach(t *testing.T) {
 	tb := boot(t)
-	writeFile(t, tb, "/etc/bpfunit/sys.bpfunit", traceConfig)
+	tb.MustWriteFile(t, "/etc/bpfunit/sys.bpfunit", traceConfig)
 	run(t, tb, "systemctl", "daemon-reload")
 	if r := callString(t, tb, "Start", "s", "sys"); r != "done" {
 		t.Fatalf("Start: %s\n%s", r, tb.Journal("bpf@sys.service"))
 	}
-	before := status(t, tb, "sys")
+	before := tb.Status(t, "sys")
 	raw, tp := linkOf(t, before, "raw_tp_sys_enter@sys_enter"), linkOf(t, before, "tp_getpid@syscalls:sys_enter_getpid")
 
 	call(t, tb, "Detach", "ss", "sys", "raw_tp_sys_enter@sys_enter")
@@ -28,10 +28,10 @@ func TestDetach(t *testing.T) {
 	if !testenv.LinkAlive(tp.LinkID) {
 		t.Fatal("Detach of one link took the other with it")
 	}
-	if s := unitState(tb, "bpf@sys.service"); s != "active" {
+	if s := tb.UnitState("bpf@sys.service"); s != "active" {
 		t.Errorf("after Detach bpf@sys.service is %s", s)
 	}
-	st := status(t, tb, "sys")
+	st := tb.Status(t, "sys")
 	if string(st.State) != "partly-attached" || !linkOf(t, st, "raw_tp_sys_enter@sys_enter").Detached || !linkOf(t, st, "tp_getpid@syscalls:sys_enter_getpid").Alive {
 		t.Errorf("status after Detach: %+v", st)
 	}
@@ -53,7 +53,7 @@ func TestDetach(t *testing.T) {
 func TestReplace(t *testing.T) {
 	tb := boot(t)
 	p := netnsPair(t, tb, "r", 1)
-	writeFile(t, tb, "/etc/bpfunit/x.bpfunit", xdpConfig(p))
+	tb.MustWriteFile(t, "/etc/bpfunit/x.bpfunit", xdpConfig(p))
 	run(t, tb, "systemctl", "daemon-reload")
 	if r := callString(t, tb, "Start", "s", "x"); r != "done" {
 		t.Fatalf("Start: %s\n%s", r, tb.Journal("bpf@x.service"))
@@ -61,7 +61,7 @@ func TestReplace(t *testing.T) {
 	if n := p.Ping(t, tb, 10); n != 10 {
 		t.Fatalf("ping through the XDP counter: %d/10", n)
 	}
-	before := status(t, tb, "x")
+	before := tb.Status(t, "x")
 	l, m := before.Links[0], mapOf(t, before, "xdp_stats")
 	c0 := packets(t, before)
 	if c0 < 10 {
@@ -72,7 +72,7 @@ func TestReplace(t *testing.T) {
 	if name != "" {
 		t.Fatalf("Replace: %s %s\n%s", name, msg, tb.Journal("bpfunitd.service"))
 	}
-	st := status(t, tb, "x")
+	st := tb.Status(t, "x")
 	nl := st.Links[0]
 	if id == l.ProgID || nl.ProgID != id {
 		t.Errorf("Replace returned program %d; before %d, the link now runs %d", id, l.ProgID, nl.ProgID)
@@ -87,7 +87,7 @@ func TestReplace(t *testing.T) {
 	if n := p.Ping(t, tb, 10); n != 10 {
 		t.Fatalf("ping after Replace: %d/10", n)
 	}
-	after := status(t, tb, "x")
+	after := tb.Status(t, "x")
 	if c := packets(t, after); c < c0+10 {
 		t.Errorf("xdp_stats = %d after 10 more packets, was %d: the count did not carry on", c, c0)
 	}
@@ -123,7 +123,7 @@ func TestReplace(t *testing.T) {
 	if _, name, _ := replace(t, tb, "", "nope", "xdp_count", "3<"+xdpObj); name != "org.bpfunit.Error.NoSuchUnit" {
 		t.Errorf("Replace in a missing unit: %s", name)
 	}
-	now := status(t, tb, "x")
+	now := tb.Status(t, "x")
 	if now.Links[0].ProgID != id || now.Links[0].LinkID != l.LinkID || mapOf(t, now, "xdp_stats").ID != m.ID || string(now.State) != "attached" {
 		t.Errorf("a failed Replace changed the unit: %+v", now)
 	}

@@ -69,13 +69,6 @@ func sh(t *testing.T, tb *testbed.Testbed, cmd string) string {
 	return tb.MustRun(t, "sh", "-c", cmd)
 }
 
-func writeFile(t *testing.T, tb *testbed.Testbed, path, data string) {
-	t.Helper()
-	if err := tb.WriteFile(path, []byte(data), 0o644); err != nil {
-		t.Fatalf("write %s: %v", path, err)
-	}
-}
-
 // call is `busctl --json=short call` of a Manager1 method; it returns the
 // reply's data.
 func call(t *testing.T, tb *testbed.Testbed, method, sig string, args ...string) []json.RawMessage {
@@ -137,17 +130,6 @@ func wantError(t *testing.T, tb *testbed.Testbed, want, method string, args ...s
 	return msg
 }
 
-// status is `bpfunit status --json NAME` inside tb.
-func status(t *testing.T, tb *testbed.Testbed, name string) *manager.Status {
-	t.Helper()
-	out := run(t, tb, "bpfunit", "status", "--json", name)
-	var st manager.Status
-	if err := json.Unmarshal([]byte(out), &st); err != nil {
-		t.Fatalf("bpfunit status --json %s: %v\n%s", name, err, out)
-	}
-	return &st
-}
-
 func linkOf(t *testing.T, st *manager.Status, name string) manager.LinkStatus {
 	t.Helper()
 	for _, l := range st.Links {
@@ -168,27 +150,6 @@ func mapOf(t *testing.T, st *manager.Status, name string) manager.MapStatus {
 	}
 	t.Fatalf("unit %s has no map %s: %+v", st.Name, name, st.Maps)
 	return manager.MapStatus{}
-}
-
-func unitState(tb *testbed.Testbed, unit string) string {
-	out, _ := tb.Systemctl("is-active", unit)
-	return strings.TrimSpace(out)
-}
-
-// waitState waits up to d for unit to be in state.
-func waitState(t *testing.T, tb *testbed.Testbed, unit, state string, d time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		s := unitState(tb, unit)
-		if s == state {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s is %s after %v, want %s\n%s", unit, s, d, state, tb.Journal(unit))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // waitGone waits for kernel objects to go (they die asynchronously after
@@ -247,7 +208,7 @@ func busConn(t *testing.T, tb *testbed.Testbed) *dbus.Conn {
 // and makes the next activation use them.
 func daemonEnv(t *testing.T, tb *testbed.Testbed, env string) {
 	t.Helper()
-	writeFile(t, tb, "/etc/systemd/system/bpfunitd.service.d/test.conf", "[Service]\n"+env+"\n")
+	tb.MustWriteFile(t, "/etc/systemd/system/bpfunitd.service.d/test.conf", "[Service]\n"+env+"\n")
 	tb.Systemctl("stop", "bpfunitd.service")
 	tb.Systemctl("reset-failed", "bpfunitd.service")
 	run(t, tb, "systemctl", "daemon-reload")
