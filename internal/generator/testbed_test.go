@@ -41,22 +41,7 @@ func TestUnitsVerify(t *testing.T) {
 		"/usr/lib/systemd/system/bpfunit-bpffs.service")
 }
 
-const traceConfig = `[Unit]
-Description=trace counter % test
-[Object]
-Path=/usr/lib/bpfunit/objects/trace_counter.bpf.o
-PinMaps=yes
-[Attach]
-Program=tp_getpid
-Type=tracepoint
-Tracepoint=syscalls:sys_enter_getpid
-[Attach]
-Program=raw_tp_sys_enter
-Type=raw_tracepoint
-Tracepoint=sys_enter
-[Install]
-WantedBy=bpf.target
-`
+const traceConfig = "[Unit]\nDescription=trace counter % test\n" + testbed.TraceCounterLinks + "[Install]\nWantedBy=bpf.target\n"
 
 // waitInactive waits for units to stop: `systemctl stop bpf.target` returns
 // once the target is stopped, and its PartOf= units stop after it.

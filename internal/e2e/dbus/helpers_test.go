@@ -23,26 +23,13 @@ const (
 	mgrIface = "org.bpfunit.Manager1"
 	unitIf   = "org.bpfunit.Unit1"
 
-	traceObj = "/usr/lib/bpfunit/objects/trace_counter.bpf.o"
+	traceObj = testbed.TraceCounterObject
 	xdpObj   = "/usr/lib/bpfunit/objects/xdp_counter.bpf.o"
 )
 
 // traceConfig has two links (tracepoint and raw tracepoint): enough to
 // detach one and see the other stay, without a network.
-const traceConfig = `[Unit]
-Description=syscall counters
-[Object]
-Path=` + traceObj + `
-PinMaps=yes
-[Attach]
-Program=tp_getpid
-Type=tracepoint
-Tracepoint=syscalls:sys_enter_getpid
-[Attach]
-Program=raw_tp_sys_enter
-Type=raw_tracepoint
-Tracepoint=sys_enter
-`
+const traceConfig = "[Unit]\nDescription=syscall counters\n" + testbed.TraceCounterLinks
 
 // boot boots a testbed with the tree installed and a leak check that runs
 // after it powered off.

@@ -15,23 +15,10 @@ import (
 
 func TestMain(m *testing.M) { testbed.Main(m) }
 
-const traceObj = "/usr/lib/bpfunit/objects/trace_counter.bpf.o"
+const traceObj = testbed.TraceCounterObject
 
 // traceConfig has two links and needs no network.
-const traceConfig = `[Unit]
-Description=syscall counters
-[Object]
-Path=` + traceObj + `
-PinMaps=yes
-[Attach]
-Program=tp_getpid
-Type=tracepoint
-Tracepoint=syscalls:sys_enter_getpid
-[Attach]
-Program=raw_tp_sys_enter
-Type=raw_tracepoint
-Tracepoint=sys_enter
-`
+const traceConfig = "[Unit]\nDescription=syscall counters\n" + testbed.TraceCounterLinks
 
 // conn is a plain socket client: JSON and a NUL written by hand, replies
 // split at NUL bytes, nothing of internal/varlink in between.

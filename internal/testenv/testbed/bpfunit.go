@@ -85,3 +85,25 @@ func NewPrograms(tb testing.TB, before testenv.Objects) []string {
 	}
 	return names
 }
+
+// TraceCounterObject is where BootInstalled's tree puts the trace_counter
+// object (bpf/trace_counter.c).
+const TraceCounterObject = "/usr/lib/bpfunit/objects/trace_counter.bpf.o"
+
+// TraceCounterLinks is the [Object] and [Attach] sections of a config with
+// two links on TraceCounterObject, a tracepoint (tp_getpid) and a raw
+// tracepoint (raw_tp_sys_enter), pinning its maps: enough to detach one
+// link and see the other stay, without a network. Tests add their own
+// [Unit] and [Install] sections.
+const TraceCounterLinks = `[Object]
+Path=` + TraceCounterObject + `
+PinMaps=yes
+[Attach]
+Program=tp_getpid
+Type=tracepoint
+Tracepoint=syscalls:sys_enter_getpid
+[Attach]
+Program=raw_tp_sys_enter
+Type=raw_tracepoint
+Tracepoint=sys_enter
+`
