@@ -108,13 +108,7 @@ func waitLinks(t *testing.T, prog string, n int, what string) {
 // waitLinkGone waits for link id to leave the kernel.
 func waitLinkGone(t *testing.T, id uint32, what string) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for testenv.LinkAlive(id) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: link %d still in the kernel", what, id)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.WaitGone(t, fmt.Sprintf("%s: link %d", what, id), 3*time.Second, func() bool { return testenv.LinkAlive(id) })
 }
 
 // waitSettled waits until unit is neither activating nor deactivating and

@@ -3,6 +3,8 @@ package testenv
 import (
 	"errors"
 	"os"
+	"testing"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -41,4 +43,18 @@ func MapAlive(id uint32) bool {
 	}
 	m.Close()
 	return true
+}
+
+// WaitGone waits up to within for alive to turn false, polling, and fails
+// tb if it hasn't by then: what names the object in the message ("link 7
+// of x").
+func WaitGone(tb testing.TB, what string, within time.Duration, alive func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for alive() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s still in the kernel after %v", what, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -425,27 +425,16 @@ func kernelLink(t *testing.T, tb *testbed.Testbed, id string) *bpftoolLink {
 // asynchronously after their last reference).
 func waitNoLink(t *testing.T, tb *testbed.Testbed, id, what string) {
 	t.Helper()
-	waitGone(t, what+": link "+id, func() bool { return kernelLink(t, tb, id) == nil })
+	testenv.WaitGone(t, what+": link "+id, 5*time.Second, func() bool { return kernelLink(t, tb, id) != nil })
 }
 
 // waitNoProg waits until the kernel has no program id.
 func waitNoProg(t *testing.T, tb *testbed.Testbed, id, what string) {
 	t.Helper()
-	waitGone(t, what+": program "+id, func() bool {
+	testenv.WaitGone(t, what+": program "+id, 5*time.Second, func() bool {
 		_, err := tb.Run("bpftool", "prog", "show", "id", id)
-		return err != nil
+		return err == nil
 	})
-}
-
-func waitGone(t *testing.T, what string, gone func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !gone() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still in the kernel", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // noUpload fails t if an uploaded object's temporary file is left (the

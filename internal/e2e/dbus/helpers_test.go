@@ -143,13 +143,7 @@ func mapOf(t *testing.T, st *manager.Status, name string) manager.MapStatus {
 // the last reference).
 func waitGone(t *testing.T, what string, alive func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for alive() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still in the kernel", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.WaitGone(t, what, 3*time.Second, alive)
 }
 
 // noUnitLeft fails the test if unit name has pins or state inside tb.

@@ -2,6 +2,7 @@ package varlink_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -253,13 +254,7 @@ func TestVarlinkWithoutDBus(t *testing.T) {
 		t.Fatalf("bpf@sys.service is %s after stop", s)
 	}
 	for _, id := range []uint32{tp.LinkID, raw.LinkID} {
-		deadline := time.Now().Add(3 * time.Second)
-		for testenv.LinkAlive(id) {
-			if time.Now().After(deadline) {
-				t.Fatalf("link %d still in the kernel after stop", id)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		testenv.WaitGone(t, fmt.Sprintf("link %d of the stopped unit", id), 3*time.Second, func() bool { return testenv.LinkAlive(id) })
 	}
 	if _, err := tb.Run("test", "!", "-e", "/sys/fs/bpf/bpfunit/sys"); err != nil {
 		t.Fatal("pins of sys left after stop")
