@@ -165,18 +165,6 @@ func unitLastLine(tb *testbed.Testbed, unit string, want ...string) (status, las
 	}
 }
 
-// noUnitLeft fails the test if unit name has pins, a state file or a
-// staging directory inside tb.
-func noUnitLeft(t *testing.T, tb *testbed.Testbed, name string) {
-	t.Helper()
-	for _, p := range []string{"/sys/fs/bpf/bpfunit/" + name, "/run/bpfunit/state/" + name + ".json"} {
-		if out, err := tb.Run("test", "!", "-e", p); err != nil {
-			ls, _ := tb.Run("find", p)
-			t.Errorf("%s left: %s%s", p, out, ls)
-		}
-	}
-}
-
 const xdpCounterObj = "/usr/lib/bpfunit/objects/xdp_counter.bpf.o"
 
 // xdpConfig attaches xdp_count to p's B side, with extra lines in [Object].

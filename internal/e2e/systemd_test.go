@@ -81,7 +81,7 @@ func TestTargetXDPTraffic(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	noUnitLeft(t, tb, "count")
+	tb.NoUnitLeft(t, "count")
 	if st := tb.Status(t, "count"); st.State != manager.StateNotStarted {
 		t.Errorf("status after stop: %s", st.State)
 	}
@@ -189,8 +189,8 @@ func TestNoSecondAttachment(t *testing.T) {
 	for _, prog := range progs {
 		waitLinks(t, prog, 0, "after stop")
 	}
-	noUnitLeft(t, tb, "tcx")
-	noUnitLeft(t, tb, "trace")
+	tb.NoUnitLeft(t, "tcx")
+	tb.NoUnitLeft(t, "trace")
 }
 
 // TestReload: `systemctl reload` after a config change swaps the program
@@ -280,7 +280,7 @@ func TestReload(t *testing.T) {
 	// Stop works from the pins and state, whatever the config says now.
 	run(t, tb, "systemctl", "stop", "bpf@rl.service")
 	waitLinkGone(t, link1, "after stop")
-	noUnitLeft(t, tb, "rl")
+	tb.NoUnitLeft(t, "rl")
 }
 
 // TestRebootEnabledOnly: after a reboot (fresh /run and bpffs, same disk)
@@ -335,7 +335,7 @@ ExecStop=-%[1]s netns del %[3]s
 			if s := tb.UnitState("bpf@" + u + ".service"); s != "inactive" {
 				t.Errorf("%s: bpf@%s.service is %s", what, u, s)
 			}
-			noUnitLeft(t, tb, u)
+			tb.NoUnitLeft(t, u)
 		}
 		if out, _ := tb.Systemctl("is-enabled", "bpf@masked.service"); !strings.Contains(out, "masked") {
 			t.Errorf("%s: bpf@masked.service is-enabled: %s", what, out)
@@ -414,7 +414,7 @@ func TestFailuresIsolated(t *testing.T) {
 				t.Errorf("bpf@%s.service: last line of the unit lacks %q: %q\n%s", unit, w, last, out)
 			}
 		}
-		noUnitLeft(t, tb, unit)
+		tb.NoUnitLeft(t, unit)
 	}
 	if got := countLinks(t, "xdp_bad"); got != 0 {
 		t.Errorf("%d links of the rejected program", got)
@@ -428,7 +428,7 @@ func TestFailuresIsolated(t *testing.T) {
 	}
 	run(t, tb, "systemctl", "stop", "bpf@good.service")
 	waitLinks(t, "xdp_count", 0, "after stop")
-	noUnitLeft(t, tb, "good")
+	tb.NoUnitLeft(t, "good")
 }
 
 // TestKilledStartFaultHook: the oneshot SIGKILLs itself at each step of a
@@ -456,7 +456,7 @@ func TestKilledStartFaultHook(t *testing.T) {
 			killed()
 			run(t, tb, "systemctl", "stop", "bpf@k.service")
 			waitLinks(t, "tp_getpid", 0, "after the stop that follows the kill")
-			noUnitLeft(t, tb, "k")
+			tb.NoUnitLeft(t, "k")
 
 			killed()
 			run(t, tb, "rm", dropIn)
@@ -468,7 +468,7 @@ func TestKilledStartFaultHook(t *testing.T) {
 			}
 			run(t, tb, "systemctl", "stop", "bpf@k.service")
 			waitLinks(t, "tp_getpid", 0, "after stop")
-			noUnitLeft(t, tb, "k")
+			tb.NoUnitLeft(t, "k")
 		})
 	}
 }
@@ -540,7 +540,7 @@ func TestKillMidStart(t *testing.T) {
 		killMidway()
 		run(t, tb, "systemctl", "stop", "bpf@slow.service")
 		waitLinks(t, "xdp_count", 0, fmt.Sprintf("round %d: after the stop that follows the kill", round))
-		noUnitLeft(t, tb, "slow")
+		tb.NoUnitLeft(t, "slow")
 
 		killMidway()
 		run(t, tb, "systemctl", "start", "bpf@slow.service")
@@ -566,7 +566,7 @@ func TestKillMidStart(t *testing.T) {
 		if next == "stop" {
 			run(t, tb, "systemctl", "stop", "bpf@slow.service")
 			waitLinks(t, "xdp_count", 0, "after the stop that follows the timeout")
-			noUnitLeft(t, tb, "slow")
+			tb.NoUnitLeft(t, "slow")
 			continue
 		}
 		run(t, tb, "rm", dropIn)
@@ -576,5 +576,5 @@ func TestKillMidStart(t *testing.T) {
 	}
 	run(t, tb, "systemctl", "stop", "bpf@slow.service")
 	waitLinks(t, "xdp_count", 0, "after stop")
-	noUnitLeft(t, tb, "slow")
+	tb.NoUnitLeft(t, "slow")
 }

@@ -177,7 +177,7 @@ func TestAPI(t *testing.T) {
 		t.Errorf("bpf@bad.service is %s", s)
 	}
 	run(t, tb, "systemctl", "reset-failed", "bpf@bad.service")
-	noUnitLeft(t, tb, "bad")
+	tb.NoUnitLeft(t, "bad")
 
 	// Named errors.
 	wantError(t, tb, "org.bpfunit.Error.NoSuchUnit", "GetUnit", "string:nope")

@@ -146,17 +146,6 @@ func waitGone(t *testing.T, what string, alive func() bool) {
 	testenv.WaitGone(t, what, 3*time.Second, alive)
 }
 
-// noUnitLeft fails the test if unit name has pins or state inside tb.
-func noUnitLeft(t *testing.T, tb *testbed.Testbed, name string) {
-	t.Helper()
-	for _, p := range []string{"/sys/fs/bpf/bpfunit/" + name, "/run/bpfunit/state/" + name + ".json"} {
-		if out, err := tb.Run("test", "!", "-e", p); err != nil {
-			ls, _ := tb.Run("find", p)
-			t.Errorf("%s left: %s%s", p, out, ls)
-		}
-	}
-}
-
 // stopAll stops every unit and checks that the kernel has none of st's
 // links and programs left.
 func stopAndCheck(t *testing.T, tb *testbed.Testbed, name string, st *manager.Status) {
@@ -170,7 +159,7 @@ func stopAndCheck(t *testing.T, tb *testbed.Testbed, name string, st *manager.St
 			waitGone(t, fmt.Sprintf("program %d of %s", l.ProgID, name), func() bool { return testenv.ProgramAlive(l.ProgID) })
 		}
 	}
-	noUnitLeft(t, tb, name)
+	tb.NoUnitLeft(t, name)
 }
 
 // busConn connects the test to the testbed's system bus (as root) from

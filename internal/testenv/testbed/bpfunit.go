@@ -107,3 +107,15 @@ Program=raw_tp_sys_enter
 Type=raw_tracepoint
 Tracepoint=sys_enter
 `
+
+// NoUnitLeft fails tb (without stopping it) if unit name has pins or a
+// state file inside the testbed.
+func (t *Testbed) NoUnitLeft(tb testing.TB, name string) {
+	tb.Helper()
+	for _, p := range []string{"/sys/fs/bpf/bpfunit/" + name, "/run/bpfunit/state/" + name + ".json"} {
+		if out, err := t.Run("test", "!", "-e", p); err != nil {
+			ls, _ := t.Run("find", p)
+			tb.Errorf("%s left: %s%s", p, out, ls)
+		}
+	}
+}
