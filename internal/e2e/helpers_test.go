@@ -24,12 +24,6 @@ func boot(t *testing.T, opts testbed.Options) *testbed.Testbed {
 	return testbed.BootInstalled(t, "../..", opts)
 }
 
-// run runs a command inside the testbed and fails the test if it fails.
-func run(t *testing.T, tb *testbed.Testbed, args ...string) string {
-	t.Helper()
-	return tb.MustRun(t, args...)
-}
-
 // netnsPair is a testbed.Pair inside tb: namespaces e2e-TAG-a/b on
 // 10.197.N.0/24, apart from every other package's.
 func netnsPair(t *testing.T, tb *testbed.Testbed, tag string, n int) *testbed.Pair {

@@ -29,10 +29,10 @@ func TestTargetXDPTraffic(t *testing.T) {
 		t.Fatalf("the veth pair doesn't pass traffic before any program: %d/3", n)
 	}
 	tb.MustWriteFile(t, "/etc/bpfunit/count.bpfunit", xdpConfig(p, true, ""))
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 
 	start := time.Now()
-	run(t, tb, "systemctl", "start", "bpf.target")
+	tb.MustRun(t, "systemctl", "start", "bpf.target")
 	t.Logf("systemctl start bpf.target: %v", time.Since(start).Round(time.Millisecond))
 	if s := tb.UnitState("bpf@count.service"); s != "active" {
 		t.Fatalf("bpf@count.service is %s\n%s", s, tb.Journal("bpf@count.service"))
@@ -46,7 +46,7 @@ func TestTargetXDPTraffic(t *testing.T) {
 		t.Fatalf("xdp_count links in the kernel: %v, status says %d", ids, linkID)
 	}
 	// The kernel shows the program on the device, in its namespace.
-	if out := run(t, tb, "ip", "netns", "exec", p.NsB, "bpftool", "net", "show", "dev", p.IfB); !strings.Contains(out, fmt.Sprintf("id %d", progID)) {
+	if out := tb.MustRun(t, "ip", "netns", "exec", p.NsB, "bpftool", "net", "show", "dev", p.IfB); !strings.Contains(out, fmt.Sprintf("id %d", progID)) {
 		t.Errorf("bpftool net show dev %s lacks prog id %d:\n%s", p.IfB, progID, out)
 	}
 
@@ -60,7 +60,7 @@ func TestTargetXDPTraffic(t *testing.T) {
 	}
 	t.Logf("counted %d packets, %d bytes", counter(t, st, "xdp_stats", 0), counter(t, st, "xdp_stats", 1))
 
-	run(t, tb, "systemctl", "stop", "bpf@count.service")
+	tb.MustRun(t, "systemctl", "stop", "bpf@count.service")
 	if s := tb.UnitState("bpf@count.service"); s != "inactive" {
 		t.Errorf("after stop: %s", s)
 	}
@@ -121,8 +121,8 @@ func TestNoSecondAttachment(t *testing.T) {
 	p := netnsPair(t, tb, "t2", 2)
 	tb.MustWriteFile(t, "/etc/bpfunit/tcx.bpfunit", tcxConfig(p))
 	tb.MustWriteFile(t, "/etc/bpfunit/trace.bpfunit", traceConfig)
-	run(t, tb, "systemctl", "daemon-reload")
-	run(t, tb, "systemctl", "start", "bpf.target")
+	tb.MustRun(t, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "start", "bpf.target")
 	progs := []string{"tcx_ingress", "tcx_egress", "tp_getpid"}
 	units := []string{"bpf@tcx.service", "bpf@trace.service"}
 	// once checks that every program runs on exactly one link and
@@ -144,7 +144,7 @@ func TestNoSecondAttachment(t *testing.T) {
 	ids := once("after systemctl start bpf.target")
 
 	for i := range 3 {
-		run(t, tb, "systemctl", "restart", units[0], units[1])
+		tb.MustRun(t, "systemctl", "restart", units[0], units[1])
 		now := once(fmt.Sprintf("after restart %d", i+1))
 		if slices.ContainsFunc(now, func(id uint32) bool { return slices.Contains(ids, id) }) {
 			t.Errorf("restart %d kept a link: %v -> %v", i+1, ids, now)
@@ -152,14 +152,14 @@ func TestNoSecondAttachment(t *testing.T) {
 		ids = now
 	}
 	for i := range 3 {
-		run(t, tb, "systemctl", "start", units[0], units[1], "bpf.target")
+		tb.MustRun(t, "systemctl", "start", units[0], units[1], "bpf.target")
 		if now := once(fmt.Sprintf("after start %d of active units", i+1)); !slices.Equal(now, ids) {
 			t.Errorf("start of an active unit changed links: %v -> %v", ids, now)
 		}
 	}
 	// The oneshot run again behind systemd's back adopts what is attached.
 	for _, name := range []string{"tcx", "trace"} {
-		out := run(t, tb, "/usr/libexec/bpfunit/bpfunit-oneshot", "start", name)
+		out := tb.MustRun(t, "/usr/libexec/bpfunit/bpfunit-oneshot", "start", name)
 		if !strings.Contains(out, "adopting") {
 			t.Errorf("oneshot start %s of an attached unit: %s", name, out)
 		}
@@ -169,7 +169,7 @@ func TestNoSecondAttachment(t *testing.T) {
 	}
 	// Concurrent restarts through systemd and starts of the oneshot itself:
 	// the per-unit lock and adoption keep it to one attachment.
-	run(t, tb, "sh", "-c", `for i in 1 2 3 4; do
+	tb.MustRun(t, "sh", "-c", `for i in 1 2 3 4; do
 		systemctl restart bpf@tcx.service bpf@trace.service &
 		/usr/libexec/bpfunit/bpfunit-oneshot start tcx 2>/dev/null &
 		/usr/libexec/bpfunit/bpfunit-oneshot start trace 2>/dev/null &
@@ -185,7 +185,7 @@ func TestNoSecondAttachment(t *testing.T) {
 		t.Errorf("tcx ingress counted %d packets for 10 echo replies (+ARP)", got)
 	}
 
-	run(t, tb, "systemctl", "stop", units[0], units[1])
+	tb.MustRun(t, "systemctl", "stop", units[0], units[1])
 	for _, prog := range progs {
 		waitLinks(t, prog, 0, "after stop")
 	}
@@ -202,8 +202,8 @@ func TestReload(t *testing.T) {
 	tb := boot(t, testbed.Options{})
 	p := netnsPair(t, tb, "t3", 3)
 	tb.MustWriteFile(t, "/etc/bpfunit/rl.bpfunit", xdpConfig(p, false, ""))
-	run(t, tb, "systemctl", "daemon-reload")
-	run(t, tb, "systemctl", "start", "bpf@rl.service")
+	tb.MustRun(t, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "start", "bpf@rl.service")
 	if n := p.Ping(t, tb, 10); n != 10 {
 		t.Fatalf("ping: %d/10", n)
 	}
@@ -216,9 +216,9 @@ func TestReload(t *testing.T) {
 
 	// Constant=drop=1: the same program with other .rodata drops everything.
 	tb.MustWriteFile(t, "/etc/bpfunit/rl.bpfunit", xdpConfig(p, false, "Constant=drop=1\n"))
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	start := time.Now()
-	run(t, tb, "systemctl", "reload", "bpf@rl.service")
+	tb.MustRun(t, "systemctl", "reload", "bpf@rl.service")
 	t.Logf("systemctl reload: %v", time.Since(start).Round(time.Millisecond))
 	st2 := tb.Status(t, "rl")
 	if len(st2.Links) != 1 || st2.Links[0].LinkID != link1 {
@@ -246,7 +246,7 @@ func TestReload(t *testing.T) {
 	// A reload to a program the verifier rejects.
 	bad := fmt.Sprintf("[Object]\nPath=/usr/lib/bpfunit/objects/bad.bpf.o\n[Attach]\nProgram=xdp_bad\nInterface=%s\nNamespace=%s\n", p.IfB, p.NsB)
 	tb.MustWriteFile(t, "/etc/bpfunit/rl.bpfunit", bad)
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	if out, err := tb.Systemctl("reload", "bpf@rl.service"); err == nil {
 		t.Fatalf("reload to a rejected program succeeded: %s", out)
 	}
@@ -278,7 +278,7 @@ func TestReload(t *testing.T) {
 	}
 
 	// Stop works from the pins and state, whatever the config says now.
-	run(t, tb, "systemctl", "stop", "bpf@rl.service")
+	tb.MustRun(t, "systemctl", "stop", "bpf@rl.service")
 	waitLinkGone(t, link1, "after stop")
 	tb.NoUnitLeft(t, "rl")
 }
@@ -319,7 +319,7 @@ ExecStop=-%[1]s netns del %[3]s
 	tb.MustWriteFile(t, "/etc/bpfunit/xon.bpfunit", xdpConfig(p, true, ""))
 	tb.MustWriteFile(t, "/etc/bpfunit/ton.bpfunit", traceConfig)
 	tb.MustWriteFile(t, "/usr/lib/bpfunit/masked.bpfunit", traceConfig)
-	run(t, tb, "ln", "-s", "/dev/null", "/etc/bpfunit/masked.bpfunit")
+	tb.MustRun(t, "ln", "-s", "/dev/null", "/etc/bpfunit/masked.bpfunit")
 	tb.MustWriteFile(t, "/etc/bpfunit/off.bpfunit", strings.Replace(traceConfig, "[Install]\nWantedBy=bpf.target\n", "", 1))
 
 	// booted checks what a boot must have attached, and returns the
@@ -363,7 +363,7 @@ ExecStop=-%[1]s netns del %[3]s
 	tb.Reboot(t)
 	ids1 := booted("first boot with the configs")
 	// Started by hand, not enabled: attached until the next boot only.
-	run(t, tb, "systemctl", "start", "bpf@off.service")
+	tb.MustRun(t, "systemctl", "start", "bpf@off.service")
 	waitLinks(t, "tp_getpid", 2, "after starting bpf@off by hand")
 
 	tb.Reboot(t)
@@ -375,10 +375,10 @@ ExecStop=-%[1]s netns del %[3]s
 		t.Errorf("links of the previous boot: %v, now %v", ids1, ids2)
 	}
 
-	run(t, tb, "systemctl", "stop", "bpf.target", "bpf@xon.service", "bpf@ton.service")
+	tb.MustRun(t, "systemctl", "stop", "bpf.target", "bpf@xon.service", "bpf@ton.service")
 	waitLinks(t, "xdp_count", 0, "after stop")
 	waitLinks(t, "tp_getpid", 0, "after stop")
-	run(t, tb, "systemctl", "stop", "e2e-net.service")
+	tb.MustRun(t, "systemctl", "stop", "e2e-net.service")
 }
 
 // TestFailuresIsolated: a broken config and a verifier-rejected object fail
@@ -394,7 +394,7 @@ func TestFailuresIsolated(t *testing.T) {
 		"[Object]\nPath=/usr/lib/bpfunit/objects/bad.bpf.o\n[Attach]\nProgram=xdp_bad\nInterface=%s\nNamespace=%s\n[Install]\nWantedBy=bpf.target\n", p.IfA, p.NsA))
 	tb.MustWriteFile(t, "/etc/bpfunit/broken.bpfunit",
 		"[Object]\nPath=/usr/lib/bpfunit/objects/xdp_counter.bpf.o\n[Attach]\nProgram=xdp_count\nType=xdpp\nInterface=lo\n[Install]\nWantedBy=bpf.target\n")
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	if out, err := tb.Systemctl("start", "bpf.target"); err != nil {
 		t.Errorf("failing bpf@ units failed bpf.target itself: %v %s", err, out)
 	}
@@ -426,7 +426,7 @@ func TestFailuresIsolated(t *testing.T) {
 	if got := counter(t, tb.Status(t, "good"), "xdp_stats", 0) - before; got < 10 {
 		t.Errorf("good counted %d of 10 packets", got)
 	}
-	run(t, tb, "systemctl", "stop", "bpf@good.service")
+	tb.MustRun(t, "systemctl", "stop", "bpf@good.service")
 	waitLinks(t, "xdp_count", 0, "after stop")
 	tb.NoUnitLeft(t, "good")
 }
@@ -444,29 +444,29 @@ func TestKilledStartFaultHook(t *testing.T) {
 			killed := func() {
 				t.Helper()
 				tb.MustWriteFile(t, dropIn, "[Service]\nEnvironment=BPFUNIT_FAULT="+step+"\n")
-				run(t, tb, "systemctl", "daemon-reload")
+				tb.MustRun(t, "systemctl", "daemon-reload")
 				if out, err := tb.Systemctl("start", "bpf@k.service"); err == nil {
 					t.Fatalf("start with %s armed succeeded: %s", step, out)
 				}
-				if out := run(t, tb, "systemctl", "show", "-P", "Result", "bpf@k.service"); strings.TrimSpace(out) != "signal" {
+				if out := tb.MustRun(t, "systemctl", "show", "-P", "Result", "bpf@k.service"); strings.TrimSpace(out) != "signal" {
 					t.Errorf("Result=%s, want signal", out)
 				}
 				t.Logf("links right after the kill: %d", countLinks(t, "tp_getpid"))
 			}
 			killed()
-			run(t, tb, "systemctl", "stop", "bpf@k.service")
+			tb.MustRun(t, "systemctl", "stop", "bpf@k.service")
 			waitLinks(t, "tp_getpid", 0, "after the stop that follows the kill")
 			tb.NoUnitLeft(t, "k")
 
 			killed()
-			run(t, tb, "rm", dropIn)
-			run(t, tb, "systemctl", "daemon-reload")
-			run(t, tb, "systemctl", "start", "bpf@k.service")
+			tb.MustRun(t, "rm", dropIn)
+			tb.MustRun(t, "systemctl", "daemon-reload")
+			tb.MustRun(t, "systemctl", "start", "bpf@k.service")
 			waitLinks(t, "tp_getpid", 1, "after the start that follows the kill")
 			if st := tb.Status(t, "k"); st.State != manager.StateAttached {
 				t.Errorf("status: %s", st.State)
 			}
-			run(t, tb, "systemctl", "stop", "bpf@k.service")
+			tb.MustRun(t, "systemctl", "stop", "bpf@k.service")
 			waitLinks(t, "tp_getpid", 0, "after stop")
 			tb.NoUnitLeft(t, "k")
 		})
@@ -478,7 +478,7 @@ func TestKilledStartFaultHook(t *testing.T) {
 func slowUnit(t *testing.T, tb *testbed.Testbed, name string, n int) {
 	t.Helper()
 	ns := "e2e-slow"
-	run(t, tb, "ip", "netns", "add", ns)
+	tb.MustRun(t, "ip", "netns", "add", ns)
 	t.Cleanup(func() { tb.Run("ip", "netns", "del", ns) })
 	var batch, cfg strings.Builder
 	fmt.Fprintf(&cfg, "[Object]\nPath=%s\nPinMaps=yes\n", xdpCounterObj)
@@ -487,9 +487,9 @@ func slowUnit(t *testing.T, tb *testbed.Testbed, name string, n int) {
 		fmt.Fprintf(&cfg, "[Attach]\nProgram=xdp_count\nInterface=s%da\nNamespace=%s\n", i, ns)
 	}
 	tb.MustWriteFile(t, "/tmp/e2e-slow.batch", batch.String())
-	run(t, tb, "ip", "-n", ns, "-batch", "/tmp/e2e-slow.batch")
+	tb.MustRun(t, "ip", "-n", ns, "-batch", "/tmp/e2e-slow.batch")
 	tb.MustWriteFile(t, "/etc/bpfunit/"+name+".bpfunit", cfg.String())
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 }
 
 // TestKillMidStart: `systemctl kill --signal=SIGKILL` while the oneshot is
@@ -504,18 +504,18 @@ func TestKillMidStart(t *testing.T) {
 	staging := filepath.Join(tb.Root(), "/sys/fs/bpf/bpfunit/slow/staging")
 
 	start := time.Now()
-	run(t, tb, "systemctl", "start", "bpf@slow.service")
+	tb.MustRun(t, "systemctl", "start", "bpf@slow.service")
 	full := time.Since(start)
 	t.Logf("start of %d XDP attachments: %v", n, full.Round(time.Millisecond))
 	waitLinks(t, "xdp_count", n, "after a full start")
-	run(t, tb, "systemctl", "stop", "bpf@slow.service")
+	tb.MustRun(t, "systemctl", "stop", "bpf@slow.service")
 	waitLinks(t, "xdp_count", 0, "after stop")
 
 	// killMidway starts the unit and SIGKILLs the oneshot once some links
 	// are staged, and returns how many were.
 	killMidway := func() int {
 		t.Helper()
-		run(t, tb, "systemctl", "start", "--no-block", "bpf@slow.service")
+		tb.MustRun(t, "systemctl", "start", "--no-block", "bpf@slow.service")
 		deadline := time.Now().Add(10 * time.Second)
 		staged := 0
 		for {
@@ -528,7 +528,7 @@ func TestKillMidStart(t *testing.T) {
 			}
 			time.Sleep(time.Millisecond)
 		}
-		run(t, tb, "systemctl", "kill", "--signal=SIGKILL", "bpf@slow.service")
+		tb.MustRun(t, "systemctl", "kill", "--signal=SIGKILL", "bpf@slow.service")
 		if s := waitSettled(t, tb, "bpf@slow.service"); s != "failed" {
 			t.Fatalf("after the kill: %s\n%s", s, tb.Journal("bpf@slow.service"))
 		}
@@ -538,14 +538,14 @@ func TestKillMidStart(t *testing.T) {
 
 	for round := range 2 {
 		killMidway()
-		run(t, tb, "systemctl", "stop", "bpf@slow.service")
+		tb.MustRun(t, "systemctl", "stop", "bpf@slow.service")
 		waitLinks(t, "xdp_count", 0, fmt.Sprintf("round %d: after the stop that follows the kill", round))
 		tb.NoUnitLeft(t, "slow")
 
 		killMidway()
-		run(t, tb, "systemctl", "start", "bpf@slow.service")
+		tb.MustRun(t, "systemctl", "start", "bpf@slow.service")
 		waitLinks(t, "xdp_count", n, fmt.Sprintf("round %d: after the start that follows the kill", round))
-		run(t, tb, "systemctl", "stop", "bpf@slow.service")
+		tb.MustRun(t, "systemctl", "stop", "bpf@slow.service")
 		waitLinks(t, "xdp_count", 0, "after stop")
 	}
 
@@ -554,27 +554,27 @@ func TestKillMidStart(t *testing.T) {
 	timeout := max(full/4, 30*time.Millisecond)
 	dropIn := "/etc/systemd/system/bpf@slow.service.d/timeout.conf"
 	tb.MustWriteFile(t, dropIn, fmt.Sprintf("[Service]\nTimeoutStartSec=%dms\n", timeout.Milliseconds()))
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	for _, next := range []string{"stop", "start"} {
 		if out, err := tb.Systemctl("start", "bpf@slow.service"); err == nil {
 			t.Fatalf("start with TimeoutStartSec=%v succeeded: %s", timeout, out)
 		}
-		if out := run(t, tb, "systemctl", "show", "-P", "Result", "bpf@slow.service"); strings.TrimSpace(out) != "timeout" {
+		if out := tb.MustRun(t, "systemctl", "show", "-P", "Result", "bpf@slow.service"); strings.TrimSpace(out) != "timeout" {
 			t.Errorf("Result=%s, want timeout", out)
 		}
 		t.Logf("start timed out after %v: %d links attached right after", timeout, countLinks(t, "xdp_count"))
 		if next == "stop" {
-			run(t, tb, "systemctl", "stop", "bpf@slow.service")
+			tb.MustRun(t, "systemctl", "stop", "bpf@slow.service")
 			waitLinks(t, "xdp_count", 0, "after the stop that follows the timeout")
 			tb.NoUnitLeft(t, "slow")
 			continue
 		}
-		run(t, tb, "rm", dropIn)
-		run(t, tb, "systemctl", "daemon-reload")
-		run(t, tb, "systemctl", "start", "bpf@slow.service")
+		tb.MustRun(t, "rm", dropIn)
+		tb.MustRun(t, "systemctl", "daemon-reload")
+		tb.MustRun(t, "systemctl", "start", "bpf@slow.service")
 		waitLinks(t, "xdp_count", n, "after the start that follows the timeout")
 	}
-	run(t, tb, "systemctl", "stop", "bpf@slow.service")
+	tb.MustRun(t, "systemctl", "stop", "bpf@slow.service")
 	waitLinks(t, "xdp_count", 0, "after stop")
 	tb.NoUnitLeft(t, "slow")
 }

@@ -15,7 +15,7 @@ func TestAPI(t *testing.T) {
 	tb := boot(t)
 	tb.MustWriteFile(t, "/etc/bpfunit/sys.bpfunit", traceConfig)
 	tb.MustWriteFile(t, "/etc/bpfunit/idle-unit.bpfunit", strings.Replace(traceConfig, "syscall counters", "never started", 1))
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 
 	// Activation: nothing runs until the first call.
 	if s := tb.UnitState("bpfunitd.service"); s != "inactive" {
@@ -40,20 +40,20 @@ func TestAPI(t *testing.T) {
 	}
 
 	// Introspection names every argument, for busctl and gdbus alike.
-	intro := run(t, tb, "busctl", "introspect", dest, mgrPath)
+	intro := tb.MustRun(t, "busctl", "introspect", dest, mgrPath)
 	for _, w := range []string{".Replace", "ssh", ".UnitChanged", "sso", ".Version", ".PinRoot", ".Subscribe", ".Detach"} {
 		if !strings.Contains(intro, w) {
 			t.Errorf("busctl introspect lacks %q:\n%s", w, intro)
 		}
 	}
 	if _, err := tb.Run("sh", "-c", "command -v gdbus"); err == nil {
-		g := run(t, tb, "gdbus", "introspect", "--system", "--dest", dest, "--object-path", mgrPath)
+		g := tb.MustRun(t, "gdbus", "introspect", "--system", "--dest", dest, "--object-path", mgrPath)
 		for _, w := range []string{"Replace(in  s name,", "in  h object,", "out u program_id", "UnitChanged(s name,", "readonly s PinRoot"} {
 			if !strings.Contains(g, w) {
 				t.Errorf("gdbus introspect lacks %q:\n%s", w, g)
 			}
 		}
-		g = run(t, tb, "gdbus", "introspect", "--system", "--dest", dest, "--object-path", "/org/bpfunit/unit/sys")
+		g = tb.MustRun(t, "gdbus", "introspect", "--system", "--dest", dest, "--object-path", "/org/bpfunit/unit/sys")
 		for _, w := range []string{"readonly a(ssssuuss) Links", "readonly a(susbtt) Programs", "readonly a(ssuuuuat) Maps", "readonly t Started", "readonly s StateReason"} {
 			if !strings.Contains(g, w) {
 				t.Errorf("gdbus introspect of a unit lacks %q:\n%s", w, g)
@@ -62,20 +62,20 @@ func TestAPI(t *testing.T) {
 	} else {
 		t.Log("gdbus not installed (apt-get install libglib2.0-bin): introspection checked with busctl only")
 	}
-	tree := run(t, tb, "busctl", "tree", dest)
+	tree := tb.MustRun(t, "busctl", "tree", dest)
 	for _, w := range []string{"/org/bpfunit/Manager1", "/org/bpfunit/unit/sys", "/org/bpfunit/unit/idle_2dunit"} {
 		if !strings.Contains(tree, w) {
 			t.Errorf("busctl tree lacks %s:\n%s", w, tree)
 		}
 	}
 
-	if x := run(t, tb, "busctl", "introspect", "--xml-interface", dest, "/org/bpfunit/unit/nope"); strings.Contains(x, unitIf) {
+	if x := tb.MustRun(t, "busctl", "introspect", "--xml-interface", dest, "/org/bpfunit/unit/nope"); strings.Contains(x, unitIf) {
 		t.Errorf("a unit that does not exist introspects as one:\n%s", x)
 	}
-	if v := run(t, tb, "busctl", "get-property", dest, mgrPath, mgrIface, "PinRoot"); strings.TrimSpace(v) != `s "/sys/fs/bpf/bpfunit"` {
+	if v := tb.MustRun(t, "busctl", "get-property", dest, mgrPath, mgrIface, "PinRoot"); strings.TrimSpace(v) != `s "/sys/fs/bpf/bpfunit"` {
 		t.Errorf("PinRoot = %s", v)
 	}
-	if v := run(t, tb, "busctl", "get-property", dest, mgrPath, mgrIface, "Version"); !strings.HasPrefix(v, "s ") {
+	if v := tb.MustRun(t, "busctl", "get-property", dest, mgrPath, mgrIface, "Version"); !strings.HasPrefix(v, "s ") {
 		t.Errorf("Version = %s", v)
 	}
 	if p := callString(t, tb, "GetUnit", "s", "sys"); p != "/org/bpfunit/unit/sys" {
@@ -98,7 +98,7 @@ func TestAPI(t *testing.T) {
 	if r := callString(t, tb, "Reload", "s", "sys"); r != "done" {
 		t.Errorf("Reload sys = %s", r)
 	}
-	run(t, tb, "systemctl", "stop", "bpf@sys.service") // not through the helper
+	tb.MustRun(t, "systemctl", "stop", "bpf@sys.service") // not through the helper
 	if r := callString(t, tb, "Start", "s", "sys"); r != "done" {
 		t.Errorf("second Start sys = %s", r)
 	}
@@ -121,7 +121,7 @@ func TestAPI(t *testing.T) {
 	}
 
 	// Unit properties.
-	all := run(t, tb, "busctl", "--json=short", "get-property", dest, "/org/bpfunit/unit/sys", unitIf,
+	all := tb.MustRun(t, "busctl", "--json=short", "get-property", dest, "/org/bpfunit/unit/sys", unitIf,
 		"Name", "State", "StateReason", "Description", "ConfigPath", "ObjectPath", "Started", "Links", "Programs", "Maps")
 	var props []struct {
 		Type string          `json:"type"`
@@ -169,14 +169,14 @@ func TestAPI(t *testing.T) {
 
 	// A job that fails is a result, not an error: systemd owns the why.
 	tb.MustWriteFile(t, "/etc/bpfunit/bad.bpfunit", strings.Replace(traceConfig, "Program=raw_tp_sys_enter", "Program=no_such_prog", 1))
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	if r := callString(t, tb, "Start", "s", "bad"); r != "failed" {
 		t.Errorf("Start of a unit whose program is not in its object = %q, want failed", r)
 	}
 	if s := tb.UnitState("bpf@bad.service"); s != "failed" {
 		t.Errorf("bpf@bad.service is %s", s)
 	}
-	run(t, tb, "systemctl", "reset-failed", "bpf@bad.service")
+	tb.MustRun(t, "systemctl", "reset-failed", "bpf@bad.service")
 	tb.NoUnitLeft(t, "bad")
 
 	// Named errors.

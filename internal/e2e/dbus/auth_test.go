@@ -12,16 +12,16 @@ import (
 func TestAuthorization(t *testing.T) {
 	tb := boot(t)
 	tb.MustWriteFile(t, "/etc/bpfunit/sys.bpfunit", traceConfig)
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	for _, c := range []string{"useradd", "groupadd"} {
 		if _, err := tb.Run("sh", "-c", "command -v "+c); err != nil {
 			t.Skipf("needs %s in the testbed", c)
 		}
 	}
 	// Users made inside the testbed land in its overlay of /etc.
-	run(t, tb, "groupadd", "bpfadm")
-	run(t, tb, "useradd", "-M", "-N", "-g", "nogroup", "plain")
-	run(t, tb, "useradd", "-M", "-N", "-g", "nogroup", "-G", "bpfadm", "admin")
+	tb.MustRun(t, "groupadd", "bpfadm")
+	tb.MustRun(t, "useradd", "-M", "-N", "-g", "nogroup", "plain")
+	tb.MustRun(t, "useradd", "-M", "-N", "-g", "nogroup", "-G", "bpfadm", "admin")
 	as := func(user string) []string {
 		return []string{"setpriv", "--reuid=" + user, "--regid=nogroup", "--init-groups"}
 	}
@@ -32,12 +32,12 @@ func TestAuthorization(t *testing.T) {
 
 	// Reads: anyone.
 	plain := as("plain")
-	out := run(t, tb, append(plain, "busctl", "call", dest, mgrPath, mgrIface, "ListUnits")...)
+	out := tb.MustRun(t, append(plain, "busctl", "call", dest, mgrPath, mgrIface, "ListUnits")...)
 	if !strings.Contains(out, `"sys" "attached"`) {
 		t.Errorf("ListUnits as plain: %s", out)
 	}
-	run(t, tb, append(plain, "busctl", "call", dest, mgrPath, mgrIface, "GetUnit", "s", "sys")...)
-	out = run(t, tb, append(plain, "busctl", "get-property", dest, "/org/bpfunit/unit/sys", unitIf, "State", "Links")...)
+	tb.MustRun(t, append(plain, "busctl", "call", dest, mgrPath, mgrIface, "GetUnit", "s", "sys")...)
+	out = tb.MustRun(t, append(plain, "busctl", "get-property", dest, "/org/bpfunit/unit/sys", unitIf, "State", "Links")...)
 	if !strings.Contains(out, `s "attached"`) {
 		t.Errorf("properties as plain: %s", out)
 	}
@@ -98,12 +98,12 @@ func TestAuthorization(t *testing.T) {
 		_, err := tb.Run(append(admin, "busctl", "call", dest, mgrPath, mgrIface, "Reload", "s", "sys")...)
 		return err == nil
 	})
-	out = run(t, tb, append(admin, "busctl", "call", dest, mgrPath, mgrIface, "Stop", "s", "sys")...)
+	out = tb.MustRun(t, append(admin, "busctl", "call", dest, mgrPath, mgrIface, "Stop", "s", "sys")...)
 	if strings.TrimSpace(out) != `s "done"` || tb.UnitState("bpf@sys.service") != "inactive" {
 		t.Errorf("Stop as a member of bpfadm: %s, unit %s", out, tb.UnitState("bpf@sys.service"))
 	}
 	denied(plain, "Start", "string:sys")
-	out = run(t, tb, append(admin, "busctl", "call", dest, mgrPath, mgrIface, "Start", "s", "sys")...)
+	out = tb.MustRun(t, append(admin, "busctl", "call", dest, mgrPath, mgrIface, "Start", "s", "sys")...)
 	if strings.TrimSpace(out) != `s "done"` {
 		t.Errorf("Start as a member of bpfadm: %s", out)
 	}
@@ -117,8 +117,8 @@ func TestAuthorization(t *testing.T) {
 func TestNoPolkit(t *testing.T) {
 	tb := boot(t)
 	tb.MustWriteFile(t, "/etc/bpfunit/sys.bpfunit", traceConfig)
-	run(t, tb, "systemctl", "daemon-reload")
-	run(t, tb, "systemctl", "mask", "--runtime", "polkit.service")
+	tb.MustRun(t, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "mask", "--runtime", "polkit.service")
 	name, msg := busError(t, tb, []string{"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"}, "Start", "string:sys")
 	if name != "org.freedesktop.DBus.Error.AccessDenied" || !strings.Contains(msg, "polkit is not available") {
 		t.Errorf("Start as nobody without polkit: %s %s", name, msg)
@@ -138,11 +138,11 @@ func TestNoPolkit(t *testing.T) {
 func TestPolkitHung(t *testing.T) {
 	tb := boot(t)
 	tb.MustWriteFile(t, "/etc/bpfunit/sys.bpfunit", traceConfig)
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	daemonEnv(t, tb, "Environment=BPFUNITD_IDLE_TIMEOUT=2s")
 	nobody := []string{"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"}
 	busError(t, tb, nobody, "Start", "string:sys") // polkitd runs now
-	run(t, tb, "systemctl", "kill", "--signal=SIGSTOP", "polkit.service")
+	tb.MustRun(t, "systemctl", "kill", "--signal=SIGSTOP", "polkit.service")
 	t.Cleanup(func() { tb.Run("systemctl", "kill", "--signal=SIGCONT", "polkit.service") })
 	start := time.Now()
 	name, msg := busError(t, tb, nobody, "Start", "string:sys")

@@ -16,7 +16,7 @@ import (
 func TestDetach(t *testing.T) {
 	tb := boot(t)
 	tb.MustWriteFile(t, "/etc/bpfunit/sys.bpfunit", traceConfig)
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	if r := callString(t, tb, "Start", "s", "sys"); r != "done" {
 		t.Fatalf("Start: %s\n%s", r, tb.Journal("bpf@sys.service"))
 	}
@@ -35,7 +35,7 @@ func TestDetach(t *testing.T) {
 	if string(st.State) != "partly-attached" || !linkOf(t, st, "raw_tp_sys_enter@sys_enter").Detached || !linkOf(t, st, "tp_getpid@syscalls:sys_enter_getpid").Alive {
 		t.Errorf("status after Detach: %+v", st)
 	}
-	props := run(t, tb, "busctl", "get-property", dest, "/org/bpfunit/unit/sys", unitIf, "State", "Links")
+	props := tb.MustRun(t, "busctl", "get-property", dest, "/org/bpfunit/unit/sys", unitIf, "State", "Links")
 	if !strings.Contains(props, `s "partly-attached"`) || !strings.Contains(props, `"detached"`) {
 		t.Errorf("properties after Detach: %s", props)
 	}
@@ -54,7 +54,7 @@ func TestReplace(t *testing.T) {
 	tb := boot(t)
 	p := netnsPair(t, tb, "r", 1)
 	tb.MustWriteFile(t, "/etc/bpfunit/x.bpfunit", xdpConfig(p))
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	if r := callString(t, tb, "Start", "s", "x"); r != "done" {
 		t.Fatalf("Start: %s\n%s", r, tb.Journal("bpf@x.service"))
 	}
@@ -97,8 +97,8 @@ func TestReplace(t *testing.T) {
 	}
 
 	// Bad input: a named error each time, nothing changed.
-	run(t, tb, "truncate", "-s", "17M", "/tmp/big.o")
-	run(t, tb, "sh", "-c", "echo not an ELF > /tmp/text.o")
+	tb.MustRun(t, "truncate", "-s", "17M", "/tmp/big.o")
+	tb.MustRun(t, "sh", "-c", "echo not an ELF > /tmp/text.o")
 	for _, c := range []struct{ what, prog, redir, want string }{
 		{"/dev/zero", "xdp_count", "3</dev/zero", "org.bpfunit.Error.InvalidObject"},
 		{"a non-ELF file", "xdp_count", "3</tmp/text.o", "org.bpfunit.Error.InvalidObject"},
@@ -143,7 +143,7 @@ func programStats(t *testing.T, tb *testbed.Testbed, p *testbed.Pair, id uint32)
 	}
 	defer stats.Close()
 	p.Ping(t, tb, 5)
-	out := run(t, tb, "busctl", "--json=short", "get-property", dest, "/org/bpfunit/unit/x", unitIf, "Programs")
+	out := tb.MustRun(t, "busctl", "--json=short", "get-property", dest, "/org/bpfunit/unit/x", unitIf, "Programs")
 	var v struct {
 		Data [][]any `json:"data"`
 	}

@@ -23,7 +23,7 @@ func killedCall(t *testing.T, tb *testbed.Testbed, step string, do func() (strin
 	if s, _ := tb.Systemctl("show", "-p", "Result", "--value", "bpfunitd.service"); strings.TrimSpace(s) != "signal" {
 		t.Errorf("fault %s: helper result %s, want signal (SIGKILL)", step, s)
 	}
-	run(t, tb, "rm", "/etc/systemd/system/bpfunitd.service.d/test.conf")
+	tb.MustRun(t, "rm", "/etc/systemd/system/bpfunitd.service.d/test.conf")
 	daemonEnv(t, tb, "")
 }
 
@@ -37,7 +37,7 @@ func TestFaultReplace(t *testing.T) {
 	}
 	p := netnsPair(t, tb, "f", 2)
 	tb.MustWriteFile(t, "/etc/bpfunit/x.bpfunit", xdpConfig(p))
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	for _, step := range []string{"reload:after-load", "reload:after-swap", "reload:before-commit"} {
 		t.Run(step, func(t *testing.T) {
 			if r := callString(t, tb, "Start", "s", "x"); r != "done" {
@@ -76,7 +76,7 @@ func TestFaultReplace(t *testing.T) {
 func TestFaultDetach(t *testing.T) {
 	tb := boot(t)
 	tb.MustWriteFile(t, "/etc/bpfunit/sys.bpfunit", traceConfig)
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	for _, step := range []string{"detach:after-state", "detach:after-unpin"} {
 		t.Run(step, func(t *testing.T) {
 			if r := callString(t, tb, "Start", "s", "sys"); r != "done" {

@@ -45,11 +45,6 @@ func boot(t *testing.T) *testbed.Testbed {
 	return tb
 }
 
-func run(t *testing.T, tb *testbed.Testbed, args ...string) string {
-	t.Helper()
-	return tb.MustRun(t, args...)
-}
-
 // sh runs a shell command line inside tb and fails the test if it fails.
 func sh(t *testing.T, tb *testbed.Testbed, cmd string) string {
 	t.Helper()
@@ -64,7 +59,7 @@ func call(t *testing.T, tb *testbed.Testbed, method, sig string, args ...string)
 	if sig != "" {
 		argv = append(append(argv, sig), args...)
 	}
-	out := run(t, tb, argv...)
+	out := tb.MustRun(t, argv...)
 	if strings.TrimSpace(out) == "" {
 		return nil // no reply arguments
 	}
@@ -150,7 +145,7 @@ func waitGone(t *testing.T, what string, alive func() bool) {
 // links and programs left.
 func stopAndCheck(t *testing.T, tb *testbed.Testbed, name string, st *manager.Status) {
 	t.Helper()
-	run(t, tb, "systemctl", "stop", "bpf@"+name+".service")
+	tb.MustRun(t, "systemctl", "stop", "bpf@"+name+".service")
 	for _, l := range st.Links {
 		if l.LinkID != 0 {
 			waitGone(t, fmt.Sprintf("link %d of %s", l.LinkID, name), func() bool { return testenv.LinkAlive(l.LinkID) })
@@ -181,7 +176,7 @@ func daemonEnv(t *testing.T, tb *testbed.Testbed, env string) {
 	tb.MustWriteFile(t, "/etc/systemd/system/bpfunitd.service.d/test.conf", "[Service]\n"+env+"\n")
 	tb.Systemctl("stop", "bpfunitd.service")
 	tb.Systemctl("reset-failed", "bpfunitd.service")
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 }
 
 // replace calls Replace with gdbus (busctl and dbus-send can't pass fds),

@@ -57,7 +57,7 @@ func TestIdleExit(t *testing.T) {
 func TestHelperGoesAway(t *testing.T) {
 	tb := boot(t)
 	tb.MustWriteFile(t, "/etc/bpfunit/sys.bpfunit", traceConfig)
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	if r := callString(t, tb, "Start", "s", "sys"); r != "done" {
 		t.Fatalf("Start: %s", r)
 	}
@@ -76,14 +76,14 @@ func TestHelperGoesAway(t *testing.T) {
 			t.Fatalf("%s: unit is %s", what, now.State)
 		}
 	}
-	run(t, tb, "systemctl", "kill", "--signal=SIGKILL", "bpfunitd.service")
+	tb.MustRun(t, "systemctl", "kill", "--signal=SIGKILL", "bpfunitd.service")
 	tb.WaitState(t, "bpfunitd.service", "failed", 5*time.Second)
 	check("SIGKILL of the helper")
-	run(t, tb, "systemctl", "reset-failed", "bpfunitd.service")
+	tb.MustRun(t, "systemctl", "reset-failed", "bpfunitd.service")
 	call(t, tb, "ListUnits", "")
 	tb.WaitState(t, "bpfunitd.service", "active", time.Second)
 
-	run(t, tb, "systemctl", "restart", "dbus.service")
+	tb.MustRun(t, "systemctl", "restart", "dbus.service")
 	check("restarting dbus-daemon")
 	waitFor(t, "a new helper after the bus restart", func() bool {
 		_, err := tb.Run("busctl", "call", dest, mgrPath, mgrIface, "ListUnits")
@@ -134,7 +134,7 @@ func TestIdleExitRace(t *testing.T) {
 func TestBusAndSocket(t *testing.T) {
 	tb := boot(t)
 	daemonEnv(t, tb, "Environment=BPFUNITD_IDLE_TIMEOUT=2s")
-	run(t, tb, "systemctl", "start", "bpfunitd.socket")
+	tb.MustRun(t, "systemctl", "start", "bpfunitd.socket")
 	call(t, tb, "ListUnits", "")
 	pid := func() string {
 		out, _ := tb.Systemctl("show", "-p", "MainPID", "--value", "bpfunitd.service")
