@@ -24,13 +24,7 @@ func run(t *testing.T, env *testenv.Env, bin string, args ...string) (string, st
 	cmd.Env = env.Environ()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
+	code := testenv.ExitCode(t, cmd.Run())
 	return stdout.String(), strings.TrimSpace(stderr.String()), code
 }
 

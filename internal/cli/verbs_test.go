@@ -61,13 +61,7 @@ func TestHelperVerbsOverVarlink(t *testing.T) {
 		cmd.Env = environ
 		var stdout, stderr strings.Builder
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
+		code := testenv.ExitCode(t, cmd.Run())
 		return stdout.String(), strings.TrimSpace(stderr.String()), code
 	}
 	status := func() *manager.Status {

@@ -1,10 +1,7 @@
 package e2e_test
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -27,72 +24,11 @@ func boot(t *testing.T, opts testbed.Options) *testbed.Testbed {
 	return testbed.BootInstalled(t, "../..", opts)
 }
 
-// run runs a command inside the testbed and fails the test if it fails.
-func run(t *testing.T, tb *testbed.Testbed, args ...string) string {
+// netnsPair is a testbed.Pair inside tb: namespaces e2e-TAG-a/b on
+// 10.197.N.0/24, apart from every other package's.
+func netnsPair(t *testing.T, tb *testbed.Testbed, tag string, n int) *testbed.Pair {
 	t.Helper()
-	return tb.MustRun(t, args...)
-}
-
-func writeFile(t *testing.T, tb *testbed.Testbed, path, data string) {
-	t.Helper()
-	if err := tb.WriteFile(path, []byte(data), 0o644); err != nil {
-		t.Fatalf("write %s: %v", path, err)
-	}
-}
-
-// pair is two network namespaces inside a testbed joined by a veth pair.
-type pair struct {
-	nsA, nsB, ifA, ifB, ipA, ipB string
-}
-
-// netnsPair creates a pair inside tb (ip netns, as an administrator would)
-// and deletes it at cleanup, before the testbed powers off.
-func netnsPair(t *testing.T, tb *testbed.Testbed, tag string, n int) *pair {
-	t.Helper()
-	p := &pair{
-		nsA: "e2e-" + tag + "-a", nsB: "e2e-" + tag + "-b",
-		ifA: "veth-" + tag + "a", ifB: "veth-" + tag + "b",
-		ipA: fmt.Sprintf("10.197.%d.1", n), ipB: fmt.Sprintf("10.197.%d.2", n),
-	}
-	for _, ns := range []string{p.nsA, p.nsB} {
-		run(t, tb, "ip", "netns", "add", ns)
-		t.Cleanup(func() { tb.Run("ip", "netns", "del", ns) })
-	}
-	run(t, tb, "ip", "-n", p.nsA, "link", "add", p.ifA, "type", "veth", "peer", "name", p.ifB, "netns", p.nsB)
-	run(t, tb, "ip", "-n", p.nsA, "addr", "add", p.ipA+"/24", "dev", p.ifA)
-	run(t, tb, "ip", "-n", p.nsB, "addr", "add", p.ipB+"/24", "dev", p.ifB)
-	for _, c := range [][2]string{{p.nsA, p.ifA}, {p.nsB, p.ifB}} {
-		run(t, tb, "ip", "-n", c[0], "link", "set", c[1], "up")
-		run(t, tb, "ip", "-n", c[0], "link", "set", "lo", "up")
-	}
-	return p
-}
-
-// ping sends count echoes from A to B inside tb and returns how many came back.
-func (p *pair) ping(t *testing.T, tb *testbed.Testbed, count int) int {
-	t.Helper()
-	out, _ := tb.Run("ip", "netns", "exec", p.nsA, "ping", "-q", "-c", fmt.Sprint(count), "-i", "0.01", "-W", "1", p.ipB)
-	var sent, recv int
-	for _, line := range strings.Split(out, "\n") {
-		if strings.Contains(line, "packets transmitted") {
-			fmt.Sscanf(strings.TrimSpace(line), "%d packets transmitted, %d received", &sent, &recv)
-		}
-	}
-	if sent != count {
-		t.Fatalf("ping sent %d of %d:\n%s", sent, count, out)
-	}
-	return recv
-}
-
-// status is `bpfunit status --json NAME` inside tb.
-func status(t *testing.T, tb *testbed.Testbed, name string) *manager.Status {
-	t.Helper()
-	out := run(t, tb, "bpfunit", "status", "--json", name)
-	var st manager.Status
-	if err := json.Unmarshal([]byte(out), &st); err != nil {
-		t.Fatalf("bpfunit status --json %s: %v\n%s", name, err, out)
-	}
-	return &st
+	return tb.NetnsPair(t, "e2e", tag, fmt.Sprintf("10.197.%d", n))
 }
 
 // counter returns values[i] of map name in st.
@@ -163,32 +99,10 @@ func waitLinks(t *testing.T, prog string, n int, what string) {
 	}
 }
 
-// linkAlive reports whether link id exists in the kernel.
-func linkAlive(id uint32) bool {
-	l, err := link.NewFromID(link.ID(id))
-	if err != nil {
-		return !errors.Is(err, os.ErrNotExist)
-	}
-	l.Close()
-	return true
-}
-
 // waitLinkGone waits for link id to leave the kernel.
 func waitLinkGone(t *testing.T, id uint32, what string) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for linkAlive(id) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: link %d still in the kernel", what, id)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// unitState is `systemctl is-active UNIT`.
-func unitState(tb *testbed.Testbed, unit string) string {
-	out, _ := tb.Systemctl("is-active", unit)
-	return strings.TrimSpace(out)
+	testenv.WaitGone(t, fmt.Sprintf("%s: link %d", what, id), 3*time.Second, func() bool { return testenv.LinkAlive(id) })
 }
 
 // waitSettled waits until unit is neither activating nor deactivating and
@@ -197,7 +111,7 @@ func waitSettled(t *testing.T, tb *testbed.Testbed, unit string) string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		s := unitState(tb, unit)
+		s := tb.UnitState(unit)
 		if s != "activating" && s != "deactivating" && s != "reloading" {
 			return s
 		}
@@ -245,24 +159,12 @@ func unitLastLine(tb *testbed.Testbed, unit string, want ...string) (status, las
 	}
 }
 
-// noUnitLeft fails the test if unit name has pins, a state file or a
-// staging directory inside tb.
-func noUnitLeft(t *testing.T, tb *testbed.Testbed, name string) {
-	t.Helper()
-	for _, p := range []string{"/sys/fs/bpf/bpfunit/" + name, "/run/bpfunit/state/" + name + ".json"} {
-		if out, err := tb.Run("test", "!", "-e", p); err != nil {
-			ls, _ := tb.Run("find", p)
-			t.Errorf("%s left: %s%s", p, out, ls)
-		}
-	}
-}
-
 const xdpCounterObj = "/usr/lib/bpfunit/objects/xdp_counter.bpf.o"
 
 // xdpConfig attaches xdp_count to p's B side, with extra lines in [Object].
-func xdpConfig(p *pair, install bool, extra string) string {
+func xdpConfig(p *testbed.Pair, install bool, extra string) string {
 	s := fmt.Sprintf("[Unit]\nDescription=XDP counter on %s\n[Object]\nPath=%s\nPinMaps=yes\n%s[Attach]\nProgram=xdp_count\nInterface=%s\nNamespace=%s\n",
-		p.ifB, xdpCounterObj, extra, p.ifB, p.nsB)
+		p.IfB, xdpCounterObj, extra, p.IfB, p.NsB)
 	if install {
 		s += "[Install]\nWantedBy=bpf.target\n"
 	}

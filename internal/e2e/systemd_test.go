@@ -25,19 +25,19 @@ func TestTargetXDPTraffic(t *testing.T) {
 	testenv.CheckLeaks(t)
 	tb := boot(t, testbed.Options{})
 	p := netnsPair(t, tb, "t1", 1)
-	if n := p.ping(t, tb, 3); n != 3 {
+	if n := p.Ping(t, tb, 3); n != 3 {
 		t.Fatalf("the veth pair doesn't pass traffic before any program: %d/3", n)
 	}
-	writeFile(t, tb, "/etc/bpfunit/count.bpfunit", xdpConfig(p, true, ""))
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustWriteFile(t, "/etc/bpfunit/count.bpfunit", xdpConfig(p, true, ""))
+	tb.MustRun(t, "systemctl", "daemon-reload")
 
 	start := time.Now()
-	run(t, tb, "systemctl", "start", "bpf.target")
+	tb.MustRun(t, "systemctl", "start", "bpf.target")
 	t.Logf("systemctl start bpf.target: %v", time.Since(start).Round(time.Millisecond))
-	if s := unitState(tb, "bpf@count.service"); s != "active" {
+	if s := tb.UnitState("bpf@count.service"); s != "active" {
 		t.Fatalf("bpf@count.service is %s\n%s", s, tb.Journal("bpf@count.service"))
 	}
-	st := status(t, tb, "count")
+	st := tb.Status(t, "count")
 	if st.State != manager.StateAttached || len(st.Links) != 1 || !st.Links[0].Alive || st.Links[0].Type != "xdp" {
 		t.Fatalf("status: %+v", st)
 	}
@@ -46,22 +46,22 @@ func TestTargetXDPTraffic(t *testing.T) {
 		t.Fatalf("xdp_count links in the kernel: %v, status says %d", ids, linkID)
 	}
 	// The kernel shows the program on the device, in its namespace.
-	if out := run(t, tb, "ip", "netns", "exec", p.nsB, "bpftool", "net", "show", "dev", p.ifB); !strings.Contains(out, fmt.Sprintf("id %d", progID)) {
-		t.Errorf("bpftool net show dev %s lacks prog id %d:\n%s", p.ifB, progID, out)
+	if out := tb.MustRun(t, "ip", "netns", "exec", p.NsB, "bpftool", "net", "show", "dev", p.IfB); !strings.Contains(out, fmt.Sprintf("id %d", progID)) {
+		t.Errorf("bpftool net show dev %s lacks prog id %d:\n%s", p.IfB, progID, out)
 	}
 
 	before := counter(t, st, "xdp_stats", 0)
-	if n := p.ping(t, tb, 20); n != 20 {
+	if n := p.Ping(t, tb, 20); n != 20 {
 		t.Errorf("ping through the XDP counter: %d/20", n)
 	}
-	st = status(t, tb, "count")
+	st = tb.Status(t, "count")
 	if got := counter(t, st, "xdp_stats", 0) - before; got < 20 {
 		t.Errorf("xdp_stats counted %d packets for 20 echo requests", got)
 	}
 	t.Logf("counted %d packets, %d bytes", counter(t, st, "xdp_stats", 0), counter(t, st, "xdp_stats", 1))
 
-	run(t, tb, "systemctl", "stop", "bpf@count.service")
-	if s := unitState(tb, "bpf@count.service"); s != "inactive" {
+	tb.MustRun(t, "systemctl", "stop", "bpf@count.service")
+	if s := tb.UnitState("bpf@count.service"); s != "inactive" {
 		t.Errorf("after stop: %s", s)
 	}
 	waitLinkGone(t, linkID, "after systemctl stop")
@@ -81,21 +81,21 @@ func TestTargetXDPTraffic(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	noUnitLeft(t, tb, "count")
-	if st := status(t, tb, "count"); st.State != manager.StateNotStarted {
+	tb.NoUnitLeft(t, "count")
+	if st := tb.Status(t, "count"); st.State != manager.StateNotStarted {
 		t.Errorf("status after stop: %s", st.State)
 	}
-	if n := p.ping(t, tb, 3); n != 3 {
+	if n := p.Ping(t, tb, 3); n != 3 {
 		t.Errorf("traffic after stop: %d/3", n)
 	}
 }
 
 const tcxCounterObj = "/usr/lib/bpfunit/objects/tcx_counter.bpf.o"
 
-func tcxConfig(p *pair) string {
+func tcxConfig(p *testbed.Pair) string {
 	s := fmt.Sprintf("[Object]\nPath=%s\nPinMaps=yes\n", tcxCounterObj)
 	for _, d := range []string{"ingress", "egress"} {
-		s += fmt.Sprintf("[Attach]\nProgram=tcx_%s\nType=tcx\nInterface=%s\nNamespace=%s\nDirection=%s\n", d, p.ifB, p.nsB, d)
+		s += fmt.Sprintf("[Attach]\nProgram=tcx_%s\nType=tcx\nInterface=%s\nNamespace=%s\nDirection=%s\n", d, p.IfB, p.NsB, d)
 	}
 	return s + "[Install]\nWantedBy=bpf.target\n"
 }
@@ -119,10 +119,10 @@ func TestNoSecondAttachment(t *testing.T) {
 	testenv.CheckLeaks(t)
 	tb := boot(t, testbed.Options{})
 	p := netnsPair(t, tb, "t2", 2)
-	writeFile(t, tb, "/etc/bpfunit/tcx.bpfunit", tcxConfig(p))
-	writeFile(t, tb, "/etc/bpfunit/trace.bpfunit", traceConfig)
-	run(t, tb, "systemctl", "daemon-reload")
-	run(t, tb, "systemctl", "start", "bpf.target")
+	tb.MustWriteFile(t, "/etc/bpfunit/tcx.bpfunit", tcxConfig(p))
+	tb.MustWriteFile(t, "/etc/bpfunit/trace.bpfunit", traceConfig)
+	tb.MustRun(t, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "start", "bpf.target")
 	progs := []string{"tcx_ingress", "tcx_egress", "tp_getpid"}
 	units := []string{"bpf@tcx.service", "bpf@trace.service"}
 	// once checks that every program runs on exactly one link and
@@ -135,7 +135,7 @@ func TestNoSecondAttachment(t *testing.T) {
 			ids = append(ids, uint32(kernelLinks(t, prog)[prog][0]))
 		}
 		for _, u := range units {
-			if s := unitState(tb, u); s != "active" {
+			if s := tb.UnitState(u); s != "active" {
 				t.Fatalf("%s: %s is %s\n%s", what, u, s, tb.Journal(u))
 			}
 		}
@@ -144,7 +144,7 @@ func TestNoSecondAttachment(t *testing.T) {
 	ids := once("after systemctl start bpf.target")
 
 	for i := range 3 {
-		run(t, tb, "systemctl", "restart", units[0], units[1])
+		tb.MustRun(t, "systemctl", "restart", units[0], units[1])
 		now := once(fmt.Sprintf("after restart %d", i+1))
 		if slices.ContainsFunc(now, func(id uint32) bool { return slices.Contains(ids, id) }) {
 			t.Errorf("restart %d kept a link: %v -> %v", i+1, ids, now)
@@ -152,14 +152,14 @@ func TestNoSecondAttachment(t *testing.T) {
 		ids = now
 	}
 	for i := range 3 {
-		run(t, tb, "systemctl", "start", units[0], units[1], "bpf.target")
+		tb.MustRun(t, "systemctl", "start", units[0], units[1], "bpf.target")
 		if now := once(fmt.Sprintf("after start %d of active units", i+1)); !slices.Equal(now, ids) {
 			t.Errorf("start of an active unit changed links: %v -> %v", ids, now)
 		}
 	}
 	// The oneshot run again behind systemd's back adopts what is attached.
 	for _, name := range []string{"tcx", "trace"} {
-		out := run(t, tb, "/usr/libexec/bpfunit/bpfunit-oneshot", "start", name)
+		out := tb.MustRun(t, "/usr/libexec/bpfunit/bpfunit-oneshot", "start", name)
 		if !strings.Contains(out, "adopting") {
 			t.Errorf("oneshot start %s of an attached unit: %s", name, out)
 		}
@@ -169,7 +169,7 @@ func TestNoSecondAttachment(t *testing.T) {
 	}
 	// Concurrent restarts through systemd and starts of the oneshot itself:
 	// the per-unit lock and adoption keep it to one attachment.
-	run(t, tb, "sh", "-c", `for i in 1 2 3 4; do
+	tb.MustRun(t, "sh", "-c", `for i in 1 2 3 4; do
 		systemctl restart bpf@tcx.service bpf@trace.service &
 		/usr/libexec/bpfunit/bpfunit-oneshot start tcx 2>/dev/null &
 		/usr/libexec/bpfunit/bpfunit-oneshot start trace 2>/dev/null &
@@ -177,20 +177,20 @@ func TestNoSecondAttachment(t *testing.T) {
 	once("after concurrent restarts and starts")
 
 	// Traffic is counted once per packet: one program on the hook.
-	before := counter(t, status(t, tb, "tcx"), "tcx_stats", 0)
-	if n := p.ping(t, tb, 10); n != 10 {
+	before := counter(t, tb.Status(t, "tcx"), "tcx_stats", 0)
+	if n := p.Ping(t, tb, 10); n != 10 {
 		t.Errorf("ping: %d/10", n)
 	}
-	if got := counter(t, status(t, tb, "tcx"), "tcx_stats", 0) - before; got < 10 || got > 12 {
+	if got := counter(t, tb.Status(t, "tcx"), "tcx_stats", 0) - before; got < 10 || got > 12 {
 		t.Errorf("tcx ingress counted %d packets for 10 echo replies (+ARP)", got)
 	}
 
-	run(t, tb, "systemctl", "stop", units[0], units[1])
+	tb.MustRun(t, "systemctl", "stop", units[0], units[1])
 	for _, prog := range progs {
 		waitLinks(t, prog, 0, "after stop")
 	}
-	noUnitLeft(t, tb, "tcx")
-	noUnitLeft(t, tb, "trace")
+	tb.NoUnitLeft(t, "tcx")
+	tb.NoUnitLeft(t, "trace")
 }
 
 // TestReload: `systemctl reload` after a config change swaps the program
@@ -201,13 +201,13 @@ func TestReload(t *testing.T) {
 	testenv.CheckLeaks(t)
 	tb := boot(t, testbed.Options{})
 	p := netnsPair(t, tb, "t3", 3)
-	writeFile(t, tb, "/etc/bpfunit/rl.bpfunit", xdpConfig(p, false, ""))
-	run(t, tb, "systemctl", "daemon-reload")
-	run(t, tb, "systemctl", "start", "bpf@rl.service")
-	if n := p.ping(t, tb, 10); n != 10 {
+	tb.MustWriteFile(t, "/etc/bpfunit/rl.bpfunit", xdpConfig(p, false, ""))
+	tb.MustRun(t, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "start", "bpf@rl.service")
+	if n := p.Ping(t, tb, 10); n != 10 {
 		t.Fatalf("ping: %d/10", n)
 	}
-	st1 := status(t, tb, "rl")
+	st1 := tb.Status(t, "rl")
 	if len(st1.Links) != 1 {
 		t.Fatalf("links: %+v", st1.Links)
 	}
@@ -215,12 +215,12 @@ func TestReload(t *testing.T) {
 	pkts1 := counter(t, st1, "xdp_stats", 0)
 
 	// Constant=drop=1: the same program with other .rodata drops everything.
-	writeFile(t, tb, "/etc/bpfunit/rl.bpfunit", xdpConfig(p, false, "Constant=drop=1\n"))
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustWriteFile(t, "/etc/bpfunit/rl.bpfunit", xdpConfig(p, false, "Constant=drop=1\n"))
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	start := time.Now()
-	run(t, tb, "systemctl", "reload", "bpf@rl.service")
+	tb.MustRun(t, "systemctl", "reload", "bpf@rl.service")
 	t.Logf("systemctl reload: %v", time.Since(start).Round(time.Millisecond))
-	st2 := status(t, tb, "rl")
+	st2 := tb.Status(t, "rl")
 	if len(st2.Links) != 1 || st2.Links[0].LinkID != link1 {
 		t.Fatalf("reload changed the link: %d -> %+v", link1, st2.Links)
 	}
@@ -235,29 +235,29 @@ func TestReload(t *testing.T) {
 	if pkts2 < pkts1 {
 		t.Errorf("counter reset by reload: %d -> %d", pkts1, pkts2)
 	}
-	if n := p.ping(t, tb, 10); n != 0 {
+	if n := p.Ping(t, tb, 10); n != 0 {
 		t.Errorf("drop=1 program passed %d/10", n)
 	}
-	pkts3 := counter(t, status(t, tb, "rl"), "xdp_stats", 0)
+	pkts3 := counter(t, tb.Status(t, "rl"), "xdp_stats", 0)
 	if pkts3 < pkts2+10 {
 		t.Errorf("dropped packets not counted in the kept map: %d -> %d", pkts2, pkts3)
 	}
 
 	// A reload to a program the verifier rejects.
-	bad := fmt.Sprintf("[Object]\nPath=/usr/lib/bpfunit/objects/bad.bpf.o\n[Attach]\nProgram=xdp_bad\nInterface=%s\nNamespace=%s\n", p.ifB, p.nsB)
-	writeFile(t, tb, "/etc/bpfunit/rl.bpfunit", bad)
-	run(t, tb, "systemctl", "daemon-reload")
+	bad := fmt.Sprintf("[Object]\nPath=/usr/lib/bpfunit/objects/bad.bpf.o\n[Attach]\nProgram=xdp_bad\nInterface=%s\nNamespace=%s\n", p.IfB, p.NsB)
+	tb.MustWriteFile(t, "/etc/bpfunit/rl.bpfunit", bad)
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	if out, err := tb.Systemctl("reload", "bpf@rl.service"); err == nil {
 		t.Fatalf("reload to a rejected program succeeded: %s", out)
 	}
-	if s := unitState(tb, "bpf@rl.service"); s != "active" {
+	if s := tb.UnitState("bpf@rl.service"); s != "active" {
 		t.Errorf("after a failed reload the unit is %s", s)
 	}
-	st4 := status(t, tb, "rl")
+	st4 := tb.Status(t, "rl")
 	if len(st4.Links) != 1 || st4.Links[0].LinkID != link1 || st4.Links[0].ProgID != prog2 || !st4.Links[0].Alive {
 		t.Errorf("failed reload touched the link: want link %d prog %d, got %+v", link1, prog2, st4.Links)
 	}
-	if n := p.ping(t, tb, 5); n != 0 {
+	if n := p.Ping(t, tb, 5); n != 0 {
 		t.Errorf("old (drop) program not running after the failed reload: %d/5 passed", n)
 	}
 	if pkts4 := counter(t, st4, "xdp_stats", 0); pkts4 < pkts3 {
@@ -278,9 +278,9 @@ func TestReload(t *testing.T) {
 	}
 
 	// Stop works from the pins and state, whatever the config says now.
-	run(t, tb, "systemctl", "stop", "bpf@rl.service")
+	tb.MustRun(t, "systemctl", "stop", "bpf@rl.service")
 	waitLinkGone(t, link1, "after stop")
-	noUnitLeft(t, tb, "rl")
+	tb.NoUnitLeft(t, "rl")
 }
 
 // TestRebootEnabledOnly: after a reboot (fresh /run and bpffs, same disk)
@@ -290,7 +290,7 @@ func TestReload(t *testing.T) {
 func TestRebootEnabledOnly(t *testing.T) {
 	testenv.CheckLeaks(t)
 	tb := boot(t, testbed.Options{Want: []string{"bpf.target"}})
-	p := &pair{nsA: "e2e-t4-a", nsB: "e2e-t4-b", ifA: "veth-t4a", ifB: "veth-t4b", ipA: "10.197.4.1", ipB: "10.197.4.2"}
+	p := &testbed.Pair{NsA: "e2e-t4-a", NsB: "e2e-t4-b", IfA: "veth-t4a", IfB: "veth-t4b", IPA: "10.197.4.1", IPB: "10.197.4.2"}
 	// The namespaces come from a unit at every boot, as an administrator
 	// would have it; the XDP unit is ordered after it.
 	ip := "/usr/sbin/ip"
@@ -309,33 +309,33 @@ ExecStart=%[1]s -n %[2]s link set %[4]s up
 ExecStart=%[1]s -n %[3]s link set %[5]s up
 ExecStop=-%[1]s netns del %[2]s
 ExecStop=-%[1]s netns del %[3]s
-`, ip, p.nsA, p.nsB, p.ifA, p.ifB, p.ipA, p.ipB)
-	writeFile(t, tb, "/etc/systemd/system/e2e-net.service", netUnit)
-	writeFile(t, tb, "/etc/systemd/system/bpf@xon.service.d/net.conf", "[Unit]\nRequires=e2e-net.service\nAfter=e2e-net.service\n")
+`, ip, p.NsA, p.NsB, p.IfA, p.IfB, p.IPA, p.IPB)
+	tb.MustWriteFile(t, "/etc/systemd/system/e2e-net.service", netUnit)
+	tb.MustWriteFile(t, "/etc/systemd/system/bpf@xon.service.d/net.conf", "[Unit]\nRequires=e2e-net.service\nAfter=e2e-net.service\n")
 	t.Cleanup(func() {
-		tb.Run("ip", "netns", "del", p.nsA)
-		tb.Run("ip", "netns", "del", p.nsB)
+		tb.Run("ip", "netns", "del", p.NsA)
+		tb.Run("ip", "netns", "del", p.NsB)
 	})
-	writeFile(t, tb, "/etc/bpfunit/xon.bpfunit", xdpConfig(p, true, ""))
-	writeFile(t, tb, "/etc/bpfunit/ton.bpfunit", traceConfig)
-	writeFile(t, tb, "/usr/lib/bpfunit/masked.bpfunit", traceConfig)
-	run(t, tb, "ln", "-s", "/dev/null", "/etc/bpfunit/masked.bpfunit")
-	writeFile(t, tb, "/etc/bpfunit/off.bpfunit", strings.Replace(traceConfig, "[Install]\nWantedBy=bpf.target\n", "", 1))
+	tb.MustWriteFile(t, "/etc/bpfunit/xon.bpfunit", xdpConfig(p, true, ""))
+	tb.MustWriteFile(t, "/etc/bpfunit/ton.bpfunit", traceConfig)
+	tb.MustWriteFile(t, "/usr/lib/bpfunit/masked.bpfunit", traceConfig)
+	tb.MustRun(t, "ln", "-s", "/dev/null", "/etc/bpfunit/masked.bpfunit")
+	tb.MustWriteFile(t, "/etc/bpfunit/off.bpfunit", strings.Replace(traceConfig, "[Install]\nWantedBy=bpf.target\n", "", 1))
 
 	// booted checks what a boot must have attached, and returns the
 	// link IDs of xon and ton.
 	booted := func(what string) []uint32 {
 		t.Helper()
 		for _, u := range []string{"xon", "ton"} {
-			if s := unitState(tb, "bpf@"+u+".service"); s != "active" {
+			if s := tb.UnitState("bpf@" + u + ".service"); s != "active" {
 				t.Fatalf("%s: bpf@%s.service is %s\n%s\nconsole:\n%s", what, u, s, tb.Journal(""), tb.Console(30))
 			}
 		}
 		for _, u := range []string{"masked", "off"} {
-			if s := unitState(tb, "bpf@"+u+".service"); s != "inactive" {
+			if s := tb.UnitState("bpf@" + u + ".service"); s != "inactive" {
 				t.Errorf("%s: bpf@%s.service is %s", what, u, s)
 			}
-			noUnitLeft(t, tb, u)
+			tb.NoUnitLeft(t, u)
 		}
 		if out, _ := tb.Systemctl("is-enabled", "bpf@masked.service"); !strings.Contains(out, "masked") {
 			t.Errorf("%s: bpf@masked.service is-enabled: %s", what, out)
@@ -344,17 +344,17 @@ ExecStop=-%[1]s netns del %[3]s
 		waitLinks(t, "tp_getpid", 1, what) // ton only: masked and off add none
 		var ids []uint32
 		for _, u := range []string{"xon", "ton"} {
-			st := status(t, tb, u)
+			st := tb.Status(t, u)
 			if st.State != manager.StateAttached || len(st.Links) != 1 {
 				t.Fatalf("%s: %s: %+v", what, u, st)
 			}
 			ids = append(ids, st.Links[0].LinkID)
 		}
-		before := counter(t, status(t, tb, "xon"), "xdp_stats", 0)
-		if n := p.ping(t, tb, 10); n != 10 {
+		before := counter(t, tb.Status(t, "xon"), "xdp_stats", 0)
+		if n := p.Ping(t, tb, 10); n != 10 {
 			t.Errorf("%s: ping %d/10", what, n)
 		}
-		if got := counter(t, status(t, tb, "xon"), "xdp_stats", 0) - before; got < 10 {
+		if got := counter(t, tb.Status(t, "xon"), "xdp_stats", 0) - before; got < 10 {
 			t.Errorf("%s: xon counted %d of 10 packets", what, got)
 		}
 		return ids
@@ -363,7 +363,7 @@ ExecStop=-%[1]s netns del %[3]s
 	tb.Reboot(t)
 	ids1 := booted("first boot with the configs")
 	// Started by hand, not enabled: attached until the next boot only.
-	run(t, tb, "systemctl", "start", "bpf@off.service")
+	tb.MustRun(t, "systemctl", "start", "bpf@off.service")
 	waitLinks(t, "tp_getpid", 2, "after starting bpf@off by hand")
 
 	tb.Reboot(t)
@@ -375,10 +375,10 @@ ExecStop=-%[1]s netns del %[3]s
 		t.Errorf("links of the previous boot: %v, now %v", ids1, ids2)
 	}
 
-	run(t, tb, "systemctl", "stop", "bpf.target", "bpf@xon.service", "bpf@ton.service")
+	tb.MustRun(t, "systemctl", "stop", "bpf.target", "bpf@xon.service", "bpf@ton.service")
 	waitLinks(t, "xdp_count", 0, "after stop")
 	waitLinks(t, "tp_getpid", 0, "after stop")
-	run(t, tb, "systemctl", "stop", "e2e-net.service")
+	tb.MustRun(t, "systemctl", "stop", "e2e-net.service")
 }
 
 // TestFailuresIsolated: a broken config and a verifier-rejected object fail
@@ -389,23 +389,23 @@ func TestFailuresIsolated(t *testing.T) {
 	testenv.CheckLeaks(t)
 	tb := boot(t, testbed.Options{})
 	p := netnsPair(t, tb, "t5", 5)
-	writeFile(t, tb, "/etc/bpfunit/good.bpfunit", xdpConfig(p, true, ""))
-	writeFile(t, tb, "/etc/bpfunit/rejected.bpfunit", fmt.Sprintf(
-		"[Object]\nPath=/usr/lib/bpfunit/objects/bad.bpf.o\n[Attach]\nProgram=xdp_bad\nInterface=%s\nNamespace=%s\n[Install]\nWantedBy=bpf.target\n", p.ifA, p.nsA))
-	writeFile(t, tb, "/etc/bpfunit/broken.bpfunit",
+	tb.MustWriteFile(t, "/etc/bpfunit/good.bpfunit", xdpConfig(p, true, ""))
+	tb.MustWriteFile(t, "/etc/bpfunit/rejected.bpfunit", fmt.Sprintf(
+		"[Object]\nPath=/usr/lib/bpfunit/objects/bad.bpf.o\n[Attach]\nProgram=xdp_bad\nInterface=%s\nNamespace=%s\n[Install]\nWantedBy=bpf.target\n", p.IfA, p.NsA))
+	tb.MustWriteFile(t, "/etc/bpfunit/broken.bpfunit",
 		"[Object]\nPath=/usr/lib/bpfunit/objects/xdp_counter.bpf.o\n[Attach]\nProgram=xdp_count\nType=xdpp\nInterface=lo\n[Install]\nWantedBy=bpf.target\n")
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	if out, err := tb.Systemctl("start", "bpf.target"); err != nil {
 		t.Errorf("failing bpf@ units failed bpf.target itself: %v %s", err, out)
 	}
-	if s := unitState(tb, "bpf@good.service"); s != "active" {
+	if s := tb.UnitState("bpf@good.service"); s != "active" {
 		t.Fatalf("bpf@good.service is %s\n%s", s, tb.Journal("bpf@good.service"))
 	}
 	for unit, want := range map[string][]string{
 		"rejected": {"bpfunit-oneshot: start rejected:", "load program xdp_bad: verifier rejected it", "invalid access to packet"},
 		"broken":   {"invalid configuration", "/etc/bpfunit/broken.bpfunit:5: [Attach] Type=", "xdpp"},
 	} {
-		if s := unitState(tb, "bpf@"+unit+".service"); s != "failed" {
+		if s := tb.UnitState("bpf@" + unit + ".service"); s != "failed" {
 			t.Errorf("bpf@%s.service is %s", unit, s)
 		}
 		out, last := unitLastLine(tb, "bpf@"+unit+".service", want...)
@@ -414,21 +414,21 @@ func TestFailuresIsolated(t *testing.T) {
 				t.Errorf("bpf@%s.service: last line of the unit lacks %q: %q\n%s", unit, w, last, out)
 			}
 		}
-		noUnitLeft(t, tb, unit)
+		tb.NoUnitLeft(t, unit)
 	}
 	if got := countLinks(t, "xdp_bad"); got != 0 {
 		t.Errorf("%d links of the rejected program", got)
 	}
-	before := counter(t, status(t, tb, "good"), "xdp_stats", 0)
-	if n := p.ping(t, tb, 10); n != 10 {
+	before := counter(t, tb.Status(t, "good"), "xdp_stats", 0)
+	if n := p.Ping(t, tb, 10); n != 10 {
 		t.Errorf("ping: %d/10", n)
 	}
-	if got := counter(t, status(t, tb, "good"), "xdp_stats", 0) - before; got < 10 {
+	if got := counter(t, tb.Status(t, "good"), "xdp_stats", 0) - before; got < 10 {
 		t.Errorf("good counted %d of 10 packets", got)
 	}
-	run(t, tb, "systemctl", "stop", "bpf@good.service")
+	tb.MustRun(t, "systemctl", "stop", "bpf@good.service")
 	waitLinks(t, "xdp_count", 0, "after stop")
-	noUnitLeft(t, tb, "good")
+	tb.NoUnitLeft(t, "good")
 }
 
 // TestKilledStartFaultHook: the oneshot SIGKILLs itself at each step of a
@@ -437,38 +437,38 @@ func TestFailuresIsolated(t *testing.T) {
 func TestKilledStartFaultHook(t *testing.T) {
 	testenv.CheckLeaks(t)
 	tb := boot(t, testbed.Options{})
-	writeFile(t, tb, "/etc/bpfunit/k.bpfunit", traceConfig)
+	tb.MustWriteFile(t, "/etc/bpfunit/k.bpfunit", traceConfig)
 	dropIn := "/etc/systemd/system/bpf@k.service.d/fault.conf"
 	for _, step := range []string{"start:after-load", "start:after-attach", "start:before-commit", "start:after-commit"} {
 		t.Run(step, func(t *testing.T) {
 			killed := func() {
 				t.Helper()
-				writeFile(t, tb, dropIn, "[Service]\nEnvironment=BPFUNIT_FAULT="+step+"\n")
-				run(t, tb, "systemctl", "daemon-reload")
+				tb.MustWriteFile(t, dropIn, "[Service]\nEnvironment=BPFUNIT_FAULT="+step+"\n")
+				tb.MustRun(t, "systemctl", "daemon-reload")
 				if out, err := tb.Systemctl("start", "bpf@k.service"); err == nil {
 					t.Fatalf("start with %s armed succeeded: %s", step, out)
 				}
-				if out := run(t, tb, "systemctl", "show", "-P", "Result", "bpf@k.service"); strings.TrimSpace(out) != "signal" {
+				if out := tb.MustRun(t, "systemctl", "show", "-P", "Result", "bpf@k.service"); strings.TrimSpace(out) != "signal" {
 					t.Errorf("Result=%s, want signal", out)
 				}
 				t.Logf("links right after the kill: %d", countLinks(t, "tp_getpid"))
 			}
 			killed()
-			run(t, tb, "systemctl", "stop", "bpf@k.service")
+			tb.MustRun(t, "systemctl", "stop", "bpf@k.service")
 			waitLinks(t, "tp_getpid", 0, "after the stop that follows the kill")
-			noUnitLeft(t, tb, "k")
+			tb.NoUnitLeft(t, "k")
 
 			killed()
-			run(t, tb, "rm", dropIn)
-			run(t, tb, "systemctl", "daemon-reload")
-			run(t, tb, "systemctl", "start", "bpf@k.service")
+			tb.MustRun(t, "rm", dropIn)
+			tb.MustRun(t, "systemctl", "daemon-reload")
+			tb.MustRun(t, "systemctl", "start", "bpf@k.service")
 			waitLinks(t, "tp_getpid", 1, "after the start that follows the kill")
-			if st := status(t, tb, "k"); st.State != manager.StateAttached {
+			if st := tb.Status(t, "k"); st.State != manager.StateAttached {
 				t.Errorf("status: %s", st.State)
 			}
-			run(t, tb, "systemctl", "stop", "bpf@k.service")
+			tb.MustRun(t, "systemctl", "stop", "bpf@k.service")
 			waitLinks(t, "tp_getpid", 0, "after stop")
-			noUnitLeft(t, tb, "k")
+			tb.NoUnitLeft(t, "k")
 		})
 	}
 }
@@ -478,7 +478,7 @@ func TestKilledStartFaultHook(t *testing.T) {
 func slowUnit(t *testing.T, tb *testbed.Testbed, name string, n int) {
 	t.Helper()
 	ns := "e2e-slow"
-	run(t, tb, "ip", "netns", "add", ns)
+	tb.MustRun(t, "ip", "netns", "add", ns)
 	t.Cleanup(func() { tb.Run("ip", "netns", "del", ns) })
 	var batch, cfg strings.Builder
 	fmt.Fprintf(&cfg, "[Object]\nPath=%s\nPinMaps=yes\n", xdpCounterObj)
@@ -486,10 +486,10 @@ func slowUnit(t *testing.T, tb *testbed.Testbed, name string, n int) {
 		fmt.Fprintf(&batch, "link add s%da type veth peer name s%db\nlink set s%da up\nlink set s%db up\n", i, i, i, i)
 		fmt.Fprintf(&cfg, "[Attach]\nProgram=xdp_count\nInterface=s%da\nNamespace=%s\n", i, ns)
 	}
-	writeFile(t, tb, "/tmp/e2e-slow.batch", batch.String())
-	run(t, tb, "ip", "-n", ns, "-batch", "/tmp/e2e-slow.batch")
-	writeFile(t, tb, "/etc/bpfunit/"+name+".bpfunit", cfg.String())
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustWriteFile(t, "/tmp/e2e-slow.batch", batch.String())
+	tb.MustRun(t, "ip", "-n", ns, "-batch", "/tmp/e2e-slow.batch")
+	tb.MustWriteFile(t, "/etc/bpfunit/"+name+".bpfunit", cfg.String())
+	tb.MustRun(t, "systemctl", "daemon-reload")
 }
 
 // TestKillMidStart: `systemctl kill --signal=SIGKILL` while the oneshot is
@@ -504,18 +504,18 @@ func TestKillMidStart(t *testing.T) {
 	staging := filepath.Join(tb.Root(), "/sys/fs/bpf/bpfunit/slow/staging")
 
 	start := time.Now()
-	run(t, tb, "systemctl", "start", "bpf@slow.service")
+	tb.MustRun(t, "systemctl", "start", "bpf@slow.service")
 	full := time.Since(start)
 	t.Logf("start of %d XDP attachments: %v", n, full.Round(time.Millisecond))
 	waitLinks(t, "xdp_count", n, "after a full start")
-	run(t, tb, "systemctl", "stop", "bpf@slow.service")
+	tb.MustRun(t, "systemctl", "stop", "bpf@slow.service")
 	waitLinks(t, "xdp_count", 0, "after stop")
 
 	// killMidway starts the unit and SIGKILLs the oneshot once some links
 	// are staged, and returns how many were.
 	killMidway := func() int {
 		t.Helper()
-		run(t, tb, "systemctl", "start", "--no-block", "bpf@slow.service")
+		tb.MustRun(t, "systemctl", "start", "--no-block", "bpf@slow.service")
 		deadline := time.Now().Add(10 * time.Second)
 		staged := 0
 		for {
@@ -524,11 +524,11 @@ func TestKillMidStart(t *testing.T) {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("nothing staged after 10s: %s", unitState(tb, "bpf@slow.service"))
+				t.Fatalf("nothing staged after 10s: %s", tb.UnitState("bpf@slow.service"))
 			}
 			time.Sleep(time.Millisecond)
 		}
-		run(t, tb, "systemctl", "kill", "--signal=SIGKILL", "bpf@slow.service")
+		tb.MustRun(t, "systemctl", "kill", "--signal=SIGKILL", "bpf@slow.service")
 		if s := waitSettled(t, tb, "bpf@slow.service"); s != "failed" {
 			t.Fatalf("after the kill: %s\n%s", s, tb.Journal("bpf@slow.service"))
 		}
@@ -538,14 +538,14 @@ func TestKillMidStart(t *testing.T) {
 
 	for round := range 2 {
 		killMidway()
-		run(t, tb, "systemctl", "stop", "bpf@slow.service")
+		tb.MustRun(t, "systemctl", "stop", "bpf@slow.service")
 		waitLinks(t, "xdp_count", 0, fmt.Sprintf("round %d: after the stop that follows the kill", round))
-		noUnitLeft(t, tb, "slow")
+		tb.NoUnitLeft(t, "slow")
 
 		killMidway()
-		run(t, tb, "systemctl", "start", "bpf@slow.service")
+		tb.MustRun(t, "systemctl", "start", "bpf@slow.service")
 		waitLinks(t, "xdp_count", n, fmt.Sprintf("round %d: after the start that follows the kill", round))
-		run(t, tb, "systemctl", "stop", "bpf@slow.service")
+		tb.MustRun(t, "systemctl", "stop", "bpf@slow.service")
 		waitLinks(t, "xdp_count", 0, "after stop")
 	}
 
@@ -553,28 +553,28 @@ func TestKillMidStart(t *testing.T) {
 	// (then SIGKILL) to the oneshot midway.
 	timeout := max(full/4, 30*time.Millisecond)
 	dropIn := "/etc/systemd/system/bpf@slow.service.d/timeout.conf"
-	writeFile(t, tb, dropIn, fmt.Sprintf("[Service]\nTimeoutStartSec=%dms\n", timeout.Milliseconds()))
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustWriteFile(t, dropIn, fmt.Sprintf("[Service]\nTimeoutStartSec=%dms\n", timeout.Milliseconds()))
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	for _, next := range []string{"stop", "start"} {
 		if out, err := tb.Systemctl("start", "bpf@slow.service"); err == nil {
 			t.Fatalf("start with TimeoutStartSec=%v succeeded: %s", timeout, out)
 		}
-		if out := run(t, tb, "systemctl", "show", "-P", "Result", "bpf@slow.service"); strings.TrimSpace(out) != "timeout" {
+		if out := tb.MustRun(t, "systemctl", "show", "-P", "Result", "bpf@slow.service"); strings.TrimSpace(out) != "timeout" {
 			t.Errorf("Result=%s, want timeout", out)
 		}
 		t.Logf("start timed out after %v: %d links attached right after", timeout, countLinks(t, "xdp_count"))
 		if next == "stop" {
-			run(t, tb, "systemctl", "stop", "bpf@slow.service")
+			tb.MustRun(t, "systemctl", "stop", "bpf@slow.service")
 			waitLinks(t, "xdp_count", 0, "after the stop that follows the timeout")
-			noUnitLeft(t, tb, "slow")
+			tb.NoUnitLeft(t, "slow")
 			continue
 		}
-		run(t, tb, "rm", dropIn)
-		run(t, tb, "systemctl", "daemon-reload")
-		run(t, tb, "systemctl", "start", "bpf@slow.service")
+		tb.MustRun(t, "rm", dropIn)
+		tb.MustRun(t, "systemctl", "daemon-reload")
+		tb.MustRun(t, "systemctl", "start", "bpf@slow.service")
 		waitLinks(t, "xdp_count", n, "after the start that follows the timeout")
 	}
-	run(t, tb, "systemctl", "stop", "bpf@slow.service")
+	tb.MustRun(t, "systemctl", "stop", "bpf@slow.service")
 	waitLinks(t, "xdp_count", 0, "after stop")
-	noUnitLeft(t, tb, "slow")
+	tb.NoUnitLeft(t, "slow")
 }

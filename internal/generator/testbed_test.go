@@ -6,13 +6,10 @@ package generator_test
 // sandboxed bpf@.service and the real bpfunit-oneshot.
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/cilium/ebpf"
 
 	"github.com/bpfunit/bpfunit/internal/pins"
 	"github.com/bpfunit/bpfunit/internal/testenv"
@@ -28,61 +25,17 @@ func boot(t *testing.T, opts testbed.Options) *testbed.Testbed {
 	return testbed.BootInstalled(t, "../..", opts)
 }
 
-// run runs a command inside the testbed and fails the test if it fails.
-func run(t *testing.T, tb *testbed.Testbed, args ...string) string {
-	t.Helper()
-	return tb.MustRun(t, args...)
-}
-
 // TestUnitsVerify: systemd-analyze verify passes on every installed unit.
 func TestUnitsVerify(t *testing.T) {
 	tb := boot(t, testbed.Options{NoBPFFS: true})
-	run(t, tb, "systemd-analyze", "verify",
+	tb.MustRun(t, "systemd-analyze", "verify",
 		"/usr/lib/systemd/system/bpf@.service",
 		"/usr/lib/systemd/system/bpf@example.service",
 		"/usr/lib/systemd/system/bpf.target",
 		"/usr/lib/systemd/system/bpfunit-bpffs.service")
 }
 
-const traceConfig = `[Unit]
-Description=trace counter % test
-[Object]
-Path=/usr/lib/bpfunit/objects/trace_counter.bpf.o
-PinMaps=yes
-[Attach]
-Program=tp_getpid
-Type=tracepoint
-Tracepoint=syscalls:sys_enter_getpid
-[Attach]
-Program=raw_tp_sys_enter
-Type=raw_tracepoint
-Tracepoint=sys_enter
-[Install]
-WantedBy=bpf.target
-`
-
-// ourPrograms lists the programs in the kernel, other than systemd's own
-// (sd_*), that were not there in before.
-func ourPrograms(t *testing.T, before testenv.Objects) []string {
-	t.Helper()
-	now, err := testenv.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, id := range now.Since(before).Progs {
-		p, err := ebpf.NewProgramFromID(id)
-		if err != nil {
-			continue // gone meanwhile
-		}
-		info, err := p.Info()
-		p.Close()
-		if err == nil && !strings.HasPrefix(info.Name, "sd_") {
-			names = append(names, fmt.Sprintf("%s(%d)", info.Name, id))
-		}
-	}
-	return names
-}
+const traceConfig = "[Unit]\nDescription=trace counter % test\n" + testbed.TraceCounterLinks + "[Install]\nWantedBy=bpf.target\n"
 
 // waitInactive waits for units to stop: `systemctl stop bpf.target` returns
 // once the target is stopped, and its PartOf= units stop after it.
@@ -112,8 +65,8 @@ func TestTargetStartStop(t *testing.T) {
 	if err := tb.WriteFile("/etc/bpfunit/trace.bpfunit", []byte(traceConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run(t, tb, "systemctl", "daemon-reload")
-	if got := run(t, tb, "readlink", "/run/systemd/generator/bpf.target.wants/bpf@trace.service"); strings.TrimSpace(got) != "/usr/lib/systemd/system/bpf@.service" {
+	tb.MustRun(t, "systemctl", "daemon-reload")
+	if got := tb.MustRun(t, "readlink", "/run/systemd/generator/bpf.target.wants/bpf@trace.service"); strings.TrimSpace(got) != "/usr/lib/systemd/system/bpf@.service" {
 		t.Errorf("wants symlink -> %q", got)
 	}
 	before, err := testenv.Snapshot()
@@ -122,12 +75,12 @@ func TestTargetStartStop(t *testing.T) {
 	}
 
 	start := time.Now()
-	run(t, tb, "systemctl", "start", "bpf.target")
+	tb.MustRun(t, "systemctl", "start", "bpf.target")
 	t.Logf("systemctl start bpf.target: %v", time.Since(start).Round(time.Millisecond))
 	if out, err := tb.Systemctl("is-active", "bpf@trace.service", "bpfunit-bpffs.service", "bpf.target"); err != nil {
 		t.Fatalf("is-active: %s\n%s", out, tb.Journal("bpf@trace.service"))
 	}
-	if out := run(t, tb, "findmnt", "-n", "-o", "FSTYPE", "/sys/fs/bpf"); strings.TrimSpace(out) != "bpf" {
+	if out := tb.MustRun(t, "findmnt", "-n", "-o", "FSTYPE", "/sys/fs/bpf"); strings.TrimSpace(out) != "bpf" {
 		t.Errorf("/sys/fs/bpf: %q", out)
 	}
 	status, _ := tb.Systemctl("status", "bpf@trace.service")
@@ -136,23 +89,23 @@ func TestTargetStartStop(t *testing.T) {
 			t.Errorf("systemctl status lacks %q:\n%s", want, status)
 		}
 	}
-	pins := run(t, tb, "find", "/sys/fs/bpf/bpfunit/trace/links", "-mindepth", "1")
+	pins := tb.MustRun(t, "find", "/sys/fs/bpf/bpfunit/trace/links", "-mindepth", "1")
 	if strings.Count(pins, "\n") != 2 {
 		t.Errorf("link pins:\n%s", pins)
 	}
-	if progs := ourPrograms(t, before); len(progs) != 2 {
+	if progs := testbed.NewPrograms(t, before); len(progs) != 2 {
 		t.Errorf("programs attached: %v", progs)
 	}
 
 	start = time.Now()
-	run(t, tb, "systemctl", "stop", "bpf.target")
+	tb.MustRun(t, "systemctl", "stop", "bpf.target")
 	waitInactive(t, tb, "bpf@trace.service")
 	t.Logf("systemctl stop bpf.target: %v", time.Since(start).Round(time.Millisecond))
 	if out, err := tb.Run("test", "!", "-e", "/sys/fs/bpf/bpfunit/trace"); err != nil {
-		t.Errorf("pins left after stop: %s %s", out, run(t, tb, "find", "/sys/fs/bpf/bpfunit"))
+		t.Errorf("pins left after stop: %s %s", out, tb.MustRun(t, "find", "/sys/fs/bpf/bpfunit"))
 	}
 	deadline := time.Now().Add(2 * time.Second)
-	for progs := ourPrograms(t, before); len(progs) > 0; progs = ourPrograms(t, before) {
+	for progs := testbed.NewPrograms(t, before); len(progs) > 0; progs = testbed.NewPrograms(t, before) {
 		if time.Now().After(deadline) {
 			t.Errorf("programs left after stop: %v", progs)
 			break
@@ -175,8 +128,8 @@ func TestInvalidConfig(t *testing.T) {
 	if err := tb.WriteFile("/etc/bpfunit/trace.bpfunit", []byte(traceConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run(t, tb, "systemctl", "daemon-reload")
-	run(t, tb, "systemctl", "start", "bpf.target")
+	tb.MustRun(t, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "start", "bpf.target")
 	if out, _ := tb.Systemctl("is-failed", "bpf@broken.service"); strings.TrimSpace(out) != "failed" {
 		t.Errorf("bpf@broken.service is %q", out)
 	}
@@ -193,7 +146,7 @@ func TestInvalidConfig(t *testing.T) {
 	if err == nil || !strings.Contains(out, want) {
 		t.Errorf("bpfunit-oneshot start broken: %v: %s", err, out)
 	}
-	run(t, tb, "systemctl", "stop", "bpf.target")
+	tb.MustRun(t, "systemctl", "stop", "bpf.target")
 	waitInactive(t, tb, "bpf@trace.service")
 }
 
@@ -204,9 +157,9 @@ func TestMaskedConfig(t *testing.T) {
 	if err := tb.WriteFile("/usr/lib/bpfunit/trace.bpfunit", []byte(traceConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run(t, tb, "mkdir", "-p", "/etc/bpfunit")
-	run(t, tb, "ln", "-s", "/dev/null", "/etc/bpfunit/trace.bpfunit")
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "mkdir", "-p", "/etc/bpfunit")
+	tb.MustRun(t, "ln", "-s", "/dev/null", "/etc/bpfunit/trace.bpfunit")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	if out, err := tb.Run("test", "-e", "/run/systemd/generator/bpf.target.wants/bpf@trace.service"); err == nil {
 		t.Errorf("masked config wired into bpf.target: %s", out)
 	}
@@ -230,7 +183,7 @@ func TestBoot(t *testing.T) {
 	if out, err := tb.Systemctl("is-active", "bpf@trace.service"); err != nil {
 		t.Fatalf("after reboot: %s\n%s\nconsole:\n%s", out, tb.Journal(""), tb.Console(30))
 	}
-	run(t, tb, "test", "-e", "/sys/fs/bpf/bpfunit/trace/links/tp_getpid@syscalls:sys_enter_getpid")
+	tb.MustRun(t, "test", "-e", "/sys/fs/bpf/bpfunit/trace/links/tp_getpid@syscalls:sys_enter_getpid")
 }
 
 // TestCgroupOwner: a cgroup attachment to a service pulls the service in
@@ -246,16 +199,16 @@ func TestCgroupOwner(t *testing.T) {
 	if err := tb.WriteFile("/etc/bpfunit/cg.bpfunit", []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	if out, err := tb.Systemctl("start", "bpf@cg.service"); err != nil {
 		t.Fatalf("start: %v %s\n%s", err, out, tb.Journal("bpf@cg.service"))
 	}
 	// The pin name has the unit name in it, and bpffs refuses dots (the
 	// bug this test once skipped on): pins.LinkName escapes them.
-	run(t, tb, "test", "-e", "/sys/fs/bpf/bpfunit/cg/links/"+pins.LinkName("cgroup_egress", "probe.service"))
+	tb.MustRun(t, "test", "-e", "/sys/fs/bpf/bpfunit/cg/links/"+pins.LinkName("cgroup_egress", "probe.service"))
 	attached := func() string {
 		t.Helper()
-		return run(t, tb, "bpftool", "cgroup", "show", "/sys/fs/cgroup/system.slice/probe.service")
+		return tb.MustRun(t, "bpftool", "cgroup", "show", "/sys/fs/cgroup/system.slice/probe.service")
 	}
 	if out, err := tb.Systemctl("is-active", "probe.service"); err != nil {
 		t.Errorf("probe.service not pulled in: %s", out)
@@ -263,7 +216,7 @@ func TestCgroupOwner(t *testing.T) {
 	if out := attached(); !strings.Contains(out, "cgroup_egress") {
 		t.Errorf("not attached to probe.service's cgroup:\n%s", out)
 	}
-	run(t, tb, "systemctl", "restart", "probe.service")
+	tb.MustRun(t, "systemctl", "restart", "probe.service")
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(attached(), "cgroup_egress") {
 		if time.Now().After(deadline) {
@@ -271,5 +224,5 @@ func TestCgroupOwner(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	run(t, tb, "systemctl", "stop", "bpf@cg.service", "probe.service")
+	tb.MustRun(t, "systemctl", "stop", "bpf@cg.service", "probe.service")
 }

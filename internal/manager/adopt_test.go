@@ -343,6 +343,21 @@ func fpManager(env *testenv.Env) *manager.Manager {
 	return &manager.Manager{Root: pins.Root(env.PinRoot), RunDir: env.RunDir, ConfigDirs: []string{env.ConfigDir}, Log: slog.New(slog.DiscardHandler)}
 }
 
+// fpDetachBehindBack detaches the link pinned at pin the way bpftool link
+// detach would: the pin stays, attached to nothing.
+func fpDetachBehindBack(t *testing.T, pin string) {
+	t.Helper()
+	l, err := link.LoadPinnedLink(pin, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = l.Detach()
+	l.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestStartRepairsDetachedLink: a link detached behind bpfunit's back
 // (bpftool link detach) stays pinned but attached to nothing. Status must
 // call it partly attached and say why, and a start must attach again
@@ -357,15 +372,7 @@ func TestStartRepairsDetachedLink(t *testing.T) {
 
 	fpMustOneshot(t, env, bin, "start", "detached")
 	first := fpAssertAttached(t, env, pair, "detached", before, 1)
-	l, err := link.LoadPinnedLink(first.Links[0].Pin, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = l.Detach()
-	l.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fpDetachBehindBack(t, first.Links[0].Pin)
 	fpAssertNoXDP(t, pair)
 
 	st, err := fpManager(env).Status(t.Context(), "detached")
@@ -483,15 +490,7 @@ func TestReloadRepairsDetachedLink(t *testing.T) {
 
 	fpMustOneshot(t, env, bin, "start", "rdet")
 	first := fpAssertAttached(t, env, pair, "rdet", before, 1)
-	l, err := link.LoadPinnedLink(first.Links[0].Pin, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = l.Detach()
-	l.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fpDetachBehindBack(t, first.Links[0].Pin)
 	fpAssertNoXDP(t, pair)
 
 	fpMustOneshot(t, env, bin, "reload", "rdet")

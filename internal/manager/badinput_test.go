@@ -21,13 +21,7 @@ func fpRun(t *testing.T, env *testenv.Env, bin string, extra []string, args ...s
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(env.Environ(), extra...)
 	out, err := cmd.CombinedOutput()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(out)), code
+	return strings.TrimSpace(string(out)), testenv.ExitCode(t, err)
 }
 
 // fpAssertGone fails t if anything of unit name is pinned or has state.

@@ -90,13 +90,21 @@ func (e *Env) Oneshot(tb testing.TB, bin string, args ...string) (string, int) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = e.Environ()
 	out, err := cmd.CombinedOutput()
-	code := 0
+	return strings.TrimSpace(string(out)), ExitCode(tb, err)
+}
+
+// ExitCode is the exit status of a command that ran with error err (from
+// exec.Cmd's Run, Output or CombinedOutput): 0 for nil, -1 when a signal
+// killed it. It fails tb if the command could not run at all, so that a
+// missing binary is never taken for an exit status.
+func ExitCode(tb testing.TB, err error) int {
+	tb.Helper()
 	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
+		return ee.ExitCode()
 	} else if err != nil {
 		tb.Fatal(err)
 	}
-	return strings.TrimSpace(string(out)), code
+	return 0
 }
 
 // UnitDirEmpty reports whether nothing of unit name is pinned.

@@ -80,7 +80,7 @@ func TestPage(t *testing.T) {
 	tb.MustRun(t, "systemctl", "start", "bpf@count.service")
 	tb.Run("systemctl", "start", "bpf@bad.service") // fails: that is the point
 	t.Cleanup(func() { tb.Run("systemctl", "stop", "bpf@count.service", "bpf@bad.service", "bpf@idle.service") })
-	if s := isActive(tb, "bpf@bad.service"); s != "failed" {
+	if s := tb.UnitState("bpf@bad.service"); s != "failed" {
 		t.Fatalf("bpf@bad.service is %q, want failed", s)
 	}
 
@@ -183,10 +183,10 @@ func TestPage(t *testing.T) {
 	noUpload(t, tb, "after the refused Replace")
 	viewer.click(`label.pf-c-switch`)
 	viewer.wait(`.bpf-alert[data-kind="warning"]`, "Not permitted: Turning off")
-	if s := isActive(tb, "bpf@count.service"); s != "active" {
+	if s := tb.UnitState("bpf@count.service"); s != "active" {
 		t.Fatalf("after the refused changes bpf@count.service is %s", s)
 	}
-	if s := isActive(tb, "bpf@idle.service"); s != "inactive" {
+	if s := tb.UnitState("bpf@idle.service"); s != "inactive" {
 		t.Fatalf("after the refused Start bpf@idle.service is %s", s)
 	}
 	if l := kernelLink(t, tb, linkID); l == nil || strconv.Itoa(l.ProgID) != progID {
@@ -219,7 +219,7 @@ func TestPage(t *testing.T) {
 		t.Errorf("the failed start's message: %q", msg)
 	}
 	t.Logf("Start of the rejected unit: %q", msg)
-	if s := isActive(tb, "bpf@bad.service"); s != "failed" {
+	if s := tb.UnitState("bpf@bad.service"); s != "failed" {
 		t.Fatalf("after the page's Start bpf@bad.service is %q, want failed", s)
 	}
 	shell.must("goto", "hash", "/")
@@ -231,7 +231,7 @@ func TestPage(t *testing.T) {
 	admin.wait(`.bpf-alert[data-kind="success"]`, "detached")
 	waitNoLink(t, tb, linkID, "after Detach")
 	admin.wait(card + ` [data-field="link-state"]`)
-	if s := isActive(tb, "bpf@count.service"); s != "active" {
+	if s := tb.UnitState("bpf@count.service"); s != "active" {
 		t.Fatalf("after Detach bpf@count.service is %s", s)
 	}
 
@@ -389,17 +389,8 @@ func freePort(t *testing.T) int {
 // veth pair, removed at cleanup before the testbed powers off.
 func vethPair(t *testing.T, tb *testbed.Testbed) (nsA, nsB, ifB string) {
 	t.Helper()
-	nsA, nsB, ifA, ifB := "ck-a", "ck-b", "veth-cka", "veth-ckb"
-	for _, ns := range []string{nsA, nsB} {
-		tb.MustRun(t, "ip", "netns", "add", ns)
-		t.Cleanup(func() { tb.Run("ip", "netns", "del", ns) })
-	}
-	tb.MustRun(t, "ip", "-n", nsA, "link", "add", ifA, "type", "veth", "peer", "name", ifB, "netns", nsB)
-	tb.MustRun(t, "ip", "-n", nsA, "addr", "add", "10.198.0.1/24", "dev", ifA)
-	tb.MustRun(t, "ip", "-n", nsB, "addr", "add", "10.198.0.2/24", "dev", ifB)
-	tb.MustRun(t, "ip", "-n", nsA, "link", "set", ifA, "up")
-	tb.MustRun(t, "ip", "-n", nsB, "link", "set", ifB, "up")
-	return nsA, nsB, ifB
+	p := tb.NetnsPair(t, "ck", "ck", "10.198.0")
+	return p.NsA, p.NsB, p.IfB
 }
 
 func writeConfig(t *testing.T, tb *testbed.Testbed, name, text string) {
@@ -407,11 +398,6 @@ func writeConfig(t *testing.T, tb *testbed.Testbed, name, text string) {
 	if err := tb.WriteFile("/etc/bpfunit/"+name+".bpfunit", []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func isActive(tb *testbed.Testbed, unit string) string {
-	out, _ := tb.Systemctl("is-active", unit)
-	return strings.TrimSpace(out)
 }
 
 // bpftoolLink is what `bpftool -j link show` says of one link.
@@ -439,27 +425,16 @@ func kernelLink(t *testing.T, tb *testbed.Testbed, id string) *bpftoolLink {
 // asynchronously after their last reference).
 func waitNoLink(t *testing.T, tb *testbed.Testbed, id, what string) {
 	t.Helper()
-	waitGone(t, what+": link "+id, func() bool { return kernelLink(t, tb, id) == nil })
+	testenv.WaitGone(t, what+": link "+id, 5*time.Second, func() bool { return kernelLink(t, tb, id) != nil })
 }
 
 // waitNoProg waits until the kernel has no program id.
 func waitNoProg(t *testing.T, tb *testbed.Testbed, id, what string) {
 	t.Helper()
-	waitGone(t, what+": program "+id, func() bool {
+	testenv.WaitGone(t, what+": program "+id, 5*time.Second, func() bool {
 		_, err := tb.Run("bpftool", "prog", "show", "id", id)
-		return err != nil
+		return err == nil
 	})
-}
-
-func waitGone(t *testing.T, what string, gone func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !gone() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still in the kernel", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // noUpload fails t if an uploaded object's temporary file is left (the

@@ -13,18 +13,18 @@ import (
 // them, full introspection, and named errors.
 func TestAPI(t *testing.T) {
 	tb := boot(t)
-	writeFile(t, tb, "/etc/bpfunit/sys.bpfunit", traceConfig)
-	writeFile(t, tb, "/etc/bpfunit/idle-unit.bpfunit", strings.Replace(traceConfig, "syscall counters", "never started", 1))
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustWriteFile(t, "/etc/bpfunit/sys.bpfunit", traceConfig)
+	tb.MustWriteFile(t, "/etc/bpfunit/idle-unit.bpfunit", strings.Replace(traceConfig, "syscall counters", "never started", 1))
+	tb.MustRun(t, "systemctl", "daemon-reload")
 
 	// Activation: nothing runs until the first call.
-	if s := unitState(tb, "bpfunitd.service"); s != "inactive" {
+	if s := tb.UnitState("bpfunitd.service"); s != "inactive" {
 		t.Fatalf("bpfunitd.service is %s before any call", s)
 	}
 	start := time.Now()
 	rows := call(t, tb, "ListUnits", "")
 	t.Logf("first ListUnits (activation): %v", time.Since(start).Round(time.Millisecond))
-	if s := unitState(tb, "bpfunitd.service"); s != "active" {
+	if s := tb.UnitState("bpfunitd.service"); s != "active" {
 		t.Fatalf("bpfunitd.service is %s after the first call", s)
 	}
 	var units [][]string
@@ -40,20 +40,20 @@ func TestAPI(t *testing.T) {
 	}
 
 	// Introspection names every argument, for busctl and gdbus alike.
-	intro := run(t, tb, "busctl", "introspect", dest, mgrPath)
+	intro := tb.MustRun(t, "busctl", "introspect", dest, mgrPath)
 	for _, w := range []string{".Replace", "ssh", ".UnitChanged", "sso", ".Version", ".PinRoot", ".Subscribe", ".Detach"} {
 		if !strings.Contains(intro, w) {
 			t.Errorf("busctl introspect lacks %q:\n%s", w, intro)
 		}
 	}
 	if _, err := tb.Run("sh", "-c", "command -v gdbus"); err == nil {
-		g := run(t, tb, "gdbus", "introspect", "--system", "--dest", dest, "--object-path", mgrPath)
+		g := tb.MustRun(t, "gdbus", "introspect", "--system", "--dest", dest, "--object-path", mgrPath)
 		for _, w := range []string{"Replace(in  s name,", "in  h object,", "out u program_id", "UnitChanged(s name,", "readonly s PinRoot"} {
 			if !strings.Contains(g, w) {
 				t.Errorf("gdbus introspect lacks %q:\n%s", w, g)
 			}
 		}
-		g = run(t, tb, "gdbus", "introspect", "--system", "--dest", dest, "--object-path", "/org/bpfunit/unit/sys")
+		g = tb.MustRun(t, "gdbus", "introspect", "--system", "--dest", dest, "--object-path", "/org/bpfunit/unit/sys")
 		for _, w := range []string{"readonly a(ssssuuss) Links", "readonly a(susbtt) Programs", "readonly a(ssuuuuat) Maps", "readonly t Started", "readonly s StateReason"} {
 			if !strings.Contains(g, w) {
 				t.Errorf("gdbus introspect of a unit lacks %q:\n%s", w, g)
@@ -62,20 +62,20 @@ func TestAPI(t *testing.T) {
 	} else {
 		t.Log("gdbus not installed (apt-get install libglib2.0-bin): introspection checked with busctl only")
 	}
-	tree := run(t, tb, "busctl", "tree", dest)
+	tree := tb.MustRun(t, "busctl", "tree", dest)
 	for _, w := range []string{"/org/bpfunit/Manager1", "/org/bpfunit/unit/sys", "/org/bpfunit/unit/idle_2dunit"} {
 		if !strings.Contains(tree, w) {
 			t.Errorf("busctl tree lacks %s:\n%s", w, tree)
 		}
 	}
 
-	if x := run(t, tb, "busctl", "introspect", "--xml-interface", dest, "/org/bpfunit/unit/nope"); strings.Contains(x, unitIf) {
+	if x := tb.MustRun(t, "busctl", "introspect", "--xml-interface", dest, "/org/bpfunit/unit/nope"); strings.Contains(x, unitIf) {
 		t.Errorf("a unit that does not exist introspects as one:\n%s", x)
 	}
-	if v := run(t, tb, "busctl", "get-property", dest, mgrPath, mgrIface, "PinRoot"); strings.TrimSpace(v) != `s "/sys/fs/bpf/bpfunit"` {
+	if v := tb.MustRun(t, "busctl", "get-property", dest, mgrPath, mgrIface, "PinRoot"); strings.TrimSpace(v) != `s "/sys/fs/bpf/bpfunit"` {
 		t.Errorf("PinRoot = %s", v)
 	}
-	if v := run(t, tb, "busctl", "get-property", dest, mgrPath, mgrIface, "Version"); !strings.HasPrefix(v, "s ") {
+	if v := tb.MustRun(t, "busctl", "get-property", dest, mgrPath, mgrIface, "Version"); !strings.HasPrefix(v, "s ") {
 		t.Errorf("Version = %s", v)
 	}
 	if p := callString(t, tb, "GetUnit", "s", "sys"); p != "/org/bpfunit/unit/sys" {
@@ -88,21 +88,21 @@ func TestAPI(t *testing.T) {
 	if r := callString(t, tb, "Start", "s", "sys"); r != "done" {
 		t.Fatalf("Start sys = %s\n%s", r, tb.Journal("bpf@sys.service"))
 	}
-	if s := unitState(tb, "bpf@sys.service"); s != "active" {
+	if s := tb.UnitState("bpf@sys.service"); s != "active" {
 		t.Fatalf("bpf@sys.service is %s after Start", s)
 	}
-	st := status(t, tb, "sys")
+	st := tb.Status(t, "sys")
 	if string(st.State) != "attached" || len(st.Links) != 2 {
 		t.Fatalf("after Start: %+v", st)
 	}
 	if r := callString(t, tb, "Reload", "s", "sys"); r != "done" {
 		t.Errorf("Reload sys = %s", r)
 	}
-	run(t, tb, "systemctl", "stop", "bpf@sys.service") // not through the helper
+	tb.MustRun(t, "systemctl", "stop", "bpf@sys.service") // not through the helper
 	if r := callString(t, tb, "Start", "s", "sys"); r != "done" {
 		t.Errorf("second Start sys = %s", r)
 	}
-	st = status(t, tb, "sys")
+	st = tb.Status(t, "sys")
 	waitFor(t, "signals", func() bool {
 		out, _ := tb.ReadFile(mon)
 		return strings.Count(string(out), "member=UnitChanged") >= 4
@@ -121,7 +121,7 @@ func TestAPI(t *testing.T) {
 	}
 
 	// Unit properties.
-	all := run(t, tb, "busctl", "--json=short", "get-property", dest, "/org/bpfunit/unit/sys", unitIf,
+	all := tb.MustRun(t, "busctl", "--json=short", "get-property", dest, "/org/bpfunit/unit/sys", unitIf,
 		"Name", "State", "StateReason", "Description", "ConfigPath", "ObjectPath", "Started", "Links", "Programs", "Maps")
 	var props []struct {
 		Type string          `json:"type"`
@@ -168,16 +168,16 @@ func TestAPI(t *testing.T) {
 	}
 
 	// A job that fails is a result, not an error: systemd owns the why.
-	writeFile(t, tb, "/etc/bpfunit/bad.bpfunit", strings.Replace(traceConfig, "Program=raw_tp_sys_enter", "Program=no_such_prog", 1))
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustWriteFile(t, "/etc/bpfunit/bad.bpfunit", strings.Replace(traceConfig, "Program=raw_tp_sys_enter", "Program=no_such_prog", 1))
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	if r := callString(t, tb, "Start", "s", "bad"); r != "failed" {
 		t.Errorf("Start of a unit whose program is not in its object = %q, want failed", r)
 	}
-	if s := unitState(tb, "bpf@bad.service"); s != "failed" {
+	if s := tb.UnitState("bpf@bad.service"); s != "failed" {
 		t.Errorf("bpf@bad.service is %s", s)
 	}
-	run(t, tb, "systemctl", "reset-failed", "bpf@bad.service")
-	noUnitLeft(t, tb, "bad")
+	tb.MustRun(t, "systemctl", "reset-failed", "bpf@bad.service")
+	tb.NoUnitLeft(t, "bad")
 
 	// Named errors.
 	wantError(t, tb, "org.bpfunit.Error.NoSuchUnit", "GetUnit", "string:nope")

@@ -11,33 +11,33 @@ import (
 // is always allowed. Denials are journaled with the caller.
 func TestAuthorization(t *testing.T) {
 	tb := boot(t)
-	writeFile(t, tb, "/etc/bpfunit/sys.bpfunit", traceConfig)
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustWriteFile(t, "/etc/bpfunit/sys.bpfunit", traceConfig)
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	for _, c := range []string{"useradd", "groupadd"} {
 		if _, err := tb.Run("sh", "-c", "command -v "+c); err != nil {
 			t.Skipf("needs %s in the testbed", c)
 		}
 	}
 	// Users made inside the testbed land in its overlay of /etc.
-	run(t, tb, "groupadd", "bpfadm")
-	run(t, tb, "useradd", "-M", "-N", "-g", "nogroup", "plain")
-	run(t, tb, "useradd", "-M", "-N", "-g", "nogroup", "-G", "bpfadm", "admin")
+	tb.MustRun(t, "groupadd", "bpfadm")
+	tb.MustRun(t, "useradd", "-M", "-N", "-g", "nogroup", "plain")
+	tb.MustRun(t, "useradd", "-M", "-N", "-g", "nogroup", "-G", "bpfadm", "admin")
 	as := func(user string) []string {
 		return []string{"setpriv", "--reuid=" + user, "--regid=nogroup", "--init-groups"}
 	}
 	if r := callString(t, tb, "Start", "s", "sys"); r != "done" { // root
 		t.Fatalf("Start as root: %s", r)
 	}
-	st := status(t, tb, "sys")
+	st := tb.Status(t, "sys")
 
 	// Reads: anyone.
 	plain := as("plain")
-	out := run(t, tb, append(plain, "busctl", "call", dest, mgrPath, mgrIface, "ListUnits")...)
+	out := tb.MustRun(t, append(plain, "busctl", "call", dest, mgrPath, mgrIface, "ListUnits")...)
 	if !strings.Contains(out, `"sys" "attached"`) {
 		t.Errorf("ListUnits as plain: %s", out)
 	}
-	run(t, tb, append(plain, "busctl", "call", dest, mgrPath, mgrIface, "GetUnit", "s", "sys")...)
-	out = run(t, tb, append(plain, "busctl", "get-property", dest, "/org/bpfunit/unit/sys", unitIf, "State", "Links")...)
+	tb.MustRun(t, append(plain, "busctl", "call", dest, mgrPath, mgrIface, "GetUnit", "s", "sys")...)
+	out = tb.MustRun(t, append(plain, "busctl", "get-property", dest, "/org/bpfunit/unit/sys", unitIf, "State", "Links")...)
 	if !strings.Contains(out, `s "attached"`) {
 		t.Errorf("properties as plain: %s", out)
 	}
@@ -77,10 +77,10 @@ func TestAuthorization(t *testing.T) {
 		t.Errorf("Replace as plain: %s %s, want a denial", name, msg)
 	}
 	// Nothing changed.
-	if now := status(t, tb, "sys"); linkOf(t, now, "raw_tp_sys_enter@sys_enter").ProgID != linkOf(t, st, "raw_tp_sys_enter@sys_enter").ProgID || len(now.Links) != 2 || string(now.State) != "attached" {
+	if now := tb.Status(t, "sys"); linkOf(t, now, "raw_tp_sys_enter@sys_enter").ProgID != linkOf(t, st, "raw_tp_sys_enter@sys_enter").ProgID || len(now.Links) != 2 || string(now.State) != "attached" {
 		t.Fatalf("a denied call changed the unit: %+v", now)
 	}
-	if s := unitState(tb, "bpf@sys.service"); s != "active" {
+	if s := tb.UnitState("bpf@sys.service"); s != "active" {
 		t.Fatalf("a denied Stop stopped the unit: %s", s)
 	}
 	if j := tb.Journal("bpfunitd.service"); !strings.Contains(j, "deny") || !strings.Contains(j, "caller_uid=") {
@@ -88,7 +88,7 @@ func TestAuthorization(t *testing.T) {
 	}
 
 	// A rule granting group bpfadm: its member may, others still may not.
-	writeFile(t, tb, "/etc/polkit-1/rules.d/50-bpfunit-test.rules", `polkit.addRule(function(action, subject) {
+	tb.MustWriteFile(t, "/etc/polkit-1/rules.d/50-bpfunit-test.rules", `polkit.addRule(function(action, subject) {
     if (action.id.indexOf("org.bpfunit.") == 0 && subject.isInGroup("bpfadm"))
         return polkit.Result.YES;
 });
@@ -98,38 +98,38 @@ func TestAuthorization(t *testing.T) {
 		_, err := tb.Run(append(admin, "busctl", "call", dest, mgrPath, mgrIface, "Reload", "s", "sys")...)
 		return err == nil
 	})
-	out = run(t, tb, append(admin, "busctl", "call", dest, mgrPath, mgrIface, "Stop", "s", "sys")...)
-	if strings.TrimSpace(out) != `s "done"` || unitState(tb, "bpf@sys.service") != "inactive" {
-		t.Errorf("Stop as a member of bpfadm: %s, unit %s", out, unitState(tb, "bpf@sys.service"))
+	out = tb.MustRun(t, append(admin, "busctl", "call", dest, mgrPath, mgrIface, "Stop", "s", "sys")...)
+	if strings.TrimSpace(out) != `s "done"` || tb.UnitState("bpf@sys.service") != "inactive" {
+		t.Errorf("Stop as a member of bpfadm: %s, unit %s", out, tb.UnitState("bpf@sys.service"))
 	}
 	denied(plain, "Start", "string:sys")
-	out = run(t, tb, append(admin, "busctl", "call", dest, mgrPath, mgrIface, "Start", "s", "sys")...)
+	out = tb.MustRun(t, append(admin, "busctl", "call", dest, mgrPath, mgrIface, "Start", "s", "sys")...)
 	if strings.TrimSpace(out) != `s "done"` {
 		t.Errorf("Start as a member of bpfadm: %s", out)
 	}
 	if j := tb.Journal("bpfunitd.service"); !strings.Contains(j, "unit stop") || !strings.Contains(j, "caller_bus_name=") {
 		t.Errorf("changes not journaled with the caller:\n%s", j)
 	}
-	stopAndCheck(t, tb, "sys", status(t, tb, "sys"))
+	stopAndCheck(t, tb, "sys", tb.Status(t, "sys"))
 }
 
 // TestNoPolkit: with polkit masked, root may, nobody else.
 func TestNoPolkit(t *testing.T) {
 	tb := boot(t)
-	writeFile(t, tb, "/etc/bpfunit/sys.bpfunit", traceConfig)
-	run(t, tb, "systemctl", "daemon-reload")
-	run(t, tb, "systemctl", "mask", "--runtime", "polkit.service")
+	tb.MustWriteFile(t, "/etc/bpfunit/sys.bpfunit", traceConfig)
+	tb.MustRun(t, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "mask", "--runtime", "polkit.service")
 	name, msg := busError(t, tb, []string{"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"}, "Start", "string:sys")
 	if name != "org.freedesktop.DBus.Error.AccessDenied" || !strings.Contains(msg, "polkit is not available") {
 		t.Errorf("Start as nobody without polkit: %s %s", name, msg)
 	}
-	if s := unitState(tb, "bpf@sys.service"); s != "inactive" {
+	if s := tb.UnitState("bpf@sys.service"); s != "inactive" {
 		t.Errorf("denied Start started the unit: %s", s)
 	}
 	if r := callString(t, tb, "Start", "s", "sys"); r != "done" {
 		t.Errorf("Start as root without polkit: %s", r)
 	}
-	stopAndCheck(t, tb, "sys", status(t, tb, "sys"))
+	stopAndCheck(t, tb, "sys", tb.Status(t, "sys"))
 }
 
 // TestPolkitHung: a polkitd that does not answer denies after the check's
@@ -137,12 +137,12 @@ func TestNoPolkit(t *testing.T) {
 // idle while the check is pending.
 func TestPolkitHung(t *testing.T) {
 	tb := boot(t)
-	writeFile(t, tb, "/etc/bpfunit/sys.bpfunit", traceConfig)
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustWriteFile(t, "/etc/bpfunit/sys.bpfunit", traceConfig)
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	daemonEnv(t, tb, "Environment=BPFUNITD_IDLE_TIMEOUT=2s")
 	nobody := []string{"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"}
 	busError(t, tb, nobody, "Start", "string:sys") // polkitd runs now
-	run(t, tb, "systemctl", "kill", "--signal=SIGSTOP", "polkit.service")
+	tb.MustRun(t, "systemctl", "kill", "--signal=SIGSTOP", "polkit.service")
 	t.Cleanup(func() { tb.Run("systemctl", "kill", "--signal=SIGCONT", "polkit.service") })
 	start := time.Now()
 	name, msg := busError(t, tb, nobody, "Start", "string:sys")
@@ -150,7 +150,7 @@ func TestPolkitHung(t *testing.T) {
 	if name != "org.freedesktop.DBus.Error.AccessDenied" || d < 4*time.Second || d > 15*time.Second {
 		t.Errorf("Start as nobody with polkitd stopped: %s %s after %v, want AccessDenied after ~5s", name, msg, d)
 	}
-	if s := unitState(tb, "bpf@sys.service"); s != "inactive" {
+	if s := tb.UnitState("bpf@sys.service"); s != "inactive" {
 		t.Errorf("a denied Start started the unit: %s", s)
 	}
 	if j := tb.Journal("bpfunitd.service"); strings.Count(j, "Started bpfunitd.service") != 1 {
@@ -159,5 +159,5 @@ func TestPolkitHung(t *testing.T) {
 	if r := callString(t, tb, "Start", "s", "sys"); r != "done" {
 		t.Errorf("Start as root with polkitd stopped: %s", r)
 	}
-	stopAndCheck(t, tb, "sys", status(t, tb, "sys"))
+	stopAndCheck(t, tb, "sys", tb.Status(t, "sys"))
 }

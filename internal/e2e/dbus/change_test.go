@@ -7,6 +7,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/bpfunit/bpfunit/internal/testenv"
 	"github.com/bpfunit/bpfunit/internal/testenv/testbed"
 )
 
@@ -14,27 +15,27 @@ import (
 // unit stays active; systemctl stop then removes everything.
 func TestDetach(t *testing.T) {
 	tb := boot(t)
-	writeFile(t, tb, "/etc/bpfunit/sys.bpfunit", traceConfig)
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustWriteFile(t, "/etc/bpfunit/sys.bpfunit", traceConfig)
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	if r := callString(t, tb, "Start", "s", "sys"); r != "done" {
 		t.Fatalf("Start: %s\n%s", r, tb.Journal("bpf@sys.service"))
 	}
-	before := status(t, tb, "sys")
+	before := tb.Status(t, "sys")
 	raw, tp := linkOf(t, before, "raw_tp_sys_enter@sys_enter"), linkOf(t, before, "tp_getpid@syscalls:sys_enter_getpid")
 
 	call(t, tb, "Detach", "ss", "sys", "raw_tp_sys_enter@sys_enter")
-	waitGone(t, "the detached link", func() bool { return linkAlive(raw.LinkID) })
-	if !linkAlive(tp.LinkID) {
+	waitGone(t, "the detached link", func() bool { return testenv.LinkAlive(raw.LinkID) })
+	if !testenv.LinkAlive(tp.LinkID) {
 		t.Fatal("Detach of one link took the other with it")
 	}
-	if s := unitState(tb, "bpf@sys.service"); s != "active" {
+	if s := tb.UnitState("bpf@sys.service"); s != "active" {
 		t.Errorf("after Detach bpf@sys.service is %s", s)
 	}
-	st := status(t, tb, "sys")
+	st := tb.Status(t, "sys")
 	if string(st.State) != "partly-attached" || !linkOf(t, st, "raw_tp_sys_enter@sys_enter").Detached || !linkOf(t, st, "tp_getpid@syscalls:sys_enter_getpid").Alive {
 		t.Errorf("status after Detach: %+v", st)
 	}
-	props := run(t, tb, "busctl", "get-property", dest, "/org/bpfunit/unit/sys", unitIf, "State", "Links")
+	props := tb.MustRun(t, "busctl", "get-property", dest, "/org/bpfunit/unit/sys", unitIf, "State", "Links")
 	if !strings.Contains(props, `s "partly-attached"`) || !strings.Contains(props, `"detached"`) {
 		t.Errorf("properties after Detach: %s", props)
 	}
@@ -52,15 +53,15 @@ func TestDetach(t *testing.T) {
 func TestReplace(t *testing.T) {
 	tb := boot(t)
 	p := netnsPair(t, tb, "r", 1)
-	writeFile(t, tb, "/etc/bpfunit/x.bpfunit", xdpConfig(p))
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustWriteFile(t, "/etc/bpfunit/x.bpfunit", xdpConfig(p))
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	if r := callString(t, tb, "Start", "s", "x"); r != "done" {
 		t.Fatalf("Start: %s\n%s", r, tb.Journal("bpf@x.service"))
 	}
-	if n := p.ping(t, tb, 10); n != 10 {
+	if n := p.Ping(t, tb, 10); n != 10 {
 		t.Fatalf("ping through the XDP counter: %d/10", n)
 	}
-	before := status(t, tb, "x")
+	before := tb.Status(t, "x")
 	l, m := before.Links[0], mapOf(t, before, "xdp_stats")
 	c0 := packets(t, before)
 	if c0 < 10 {
@@ -71,7 +72,7 @@ func TestReplace(t *testing.T) {
 	if name != "" {
 		t.Fatalf("Replace: %s %s\n%s", name, msg, tb.Journal("bpfunitd.service"))
 	}
-	st := status(t, tb, "x")
+	st := tb.Status(t, "x")
 	nl := st.Links[0]
 	if id == l.ProgID || nl.ProgID != id {
 		t.Errorf("Replace returned program %d; before %d, the link now runs %d", id, l.ProgID, nl.ProgID)
@@ -82,11 +83,11 @@ func TestReplace(t *testing.T) {
 	if nm := mapOf(t, st, "xdp_stats"); nm.ID != m.ID {
 		t.Errorf("map xdp_stats is %d after Replace, was %d", nm.ID, m.ID)
 	}
-	waitGone(t, "the replaced program", func() bool { return progAlive(l.ProgID) })
-	if n := p.ping(t, tb, 10); n != 10 {
+	waitGone(t, "the replaced program", func() bool { return testenv.ProgramAlive(l.ProgID) })
+	if n := p.Ping(t, tb, 10); n != 10 {
 		t.Fatalf("ping after Replace: %d/10", n)
 	}
-	after := status(t, tb, "x")
+	after := tb.Status(t, "x")
 	if c := packets(t, after); c < c0+10 {
 		t.Errorf("xdp_stats = %d after 10 more packets, was %d: the count did not carry on", c, c0)
 	}
@@ -96,8 +97,8 @@ func TestReplace(t *testing.T) {
 	}
 
 	// Bad input: a named error each time, nothing changed.
-	run(t, tb, "truncate", "-s", "17M", "/tmp/big.o")
-	run(t, tb, "sh", "-c", "echo not an ELF > /tmp/text.o")
+	tb.MustRun(t, "truncate", "-s", "17M", "/tmp/big.o")
+	tb.MustRun(t, "sh", "-c", "echo not an ELF > /tmp/text.o")
 	for _, c := range []struct{ what, prog, redir, want string }{
 		{"/dev/zero", "xdp_count", "3</dev/zero", "org.bpfunit.Error.InvalidObject"},
 		{"a non-ELF file", "xdp_count", "3</tmp/text.o", "org.bpfunit.Error.InvalidObject"},
@@ -122,18 +123,18 @@ func TestReplace(t *testing.T) {
 	if _, name, _ := replace(t, tb, "", "nope", "xdp_count", "3<"+xdpObj); name != "org.bpfunit.Error.NoSuchUnit" {
 		t.Errorf("Replace in a missing unit: %s", name)
 	}
-	now := status(t, tb, "x")
+	now := tb.Status(t, "x")
 	if now.Links[0].ProgID != id || now.Links[0].LinkID != l.LinkID || mapOf(t, now, "xdp_stats").ID != m.ID || string(now.State) != "attached" {
 		t.Errorf("a failed Replace changed the unit: %+v", now)
 	}
 	stopAndCheck(t, tb, "x", now)
-	waitGone(t, "map xdp_stats", func() bool { return mapAlive(m.ID) })
+	waitGone(t, "map xdp_stats", func() bool { return testenv.MapAlive(m.ID) })
 }
 
 // programStats: with BPF statistics on (BPF_ENABLE_STATS, held only for
 // this check; the kernel turns them off when the fd closes), the Programs
 // property counts the runs of program id.
-func programStats(t *testing.T, tb *testbed.Testbed, p *pair, id uint32) {
+func programStats(t *testing.T, tb *testbed.Testbed, p *testbed.Pair, id uint32) {
 	t.Helper()
 	stats, err := ebpf.EnableStats(0) // BPF_STATS_RUN_TIME
 	if err != nil {
@@ -141,8 +142,8 @@ func programStats(t *testing.T, tb *testbed.Testbed, p *pair, id uint32) {
 		return
 	}
 	defer stats.Close()
-	p.ping(t, tb, 5)
-	out := run(t, tb, "busctl", "--json=short", "get-property", dest, "/org/bpfunit/unit/x", unitIf, "Programs")
+	p.Ping(t, tb, 5)
+	out := tb.MustRun(t, "busctl", "--json=short", "get-property", dest, "/org/bpfunit/unit/x", unitIf, "Programs")
 	var v struct {
 		Data [][]any `json:"data"`
 	}

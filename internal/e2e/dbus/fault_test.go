@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bpfunit/bpfunit/internal/testenv"
 	"github.com/bpfunit/bpfunit/internal/testenv/testbed"
 )
 
@@ -18,11 +19,11 @@ func killedCall(t *testing.T, tb *testbed.Testbed, step string, do func() (strin
 	if err == nil {
 		t.Fatalf("fault %s: the call succeeded: %s", step, out)
 	}
-	waitState(t, tb, "bpfunitd.service", "failed", 5*time.Second)
+	tb.WaitState(t, "bpfunitd.service", "failed", 5*time.Second)
 	if s, _ := tb.Systemctl("show", "-p", "Result", "--value", "bpfunitd.service"); strings.TrimSpace(s) != "signal" {
 		t.Errorf("fault %s: helper result %s, want signal (SIGKILL)", step, s)
 	}
-	run(t, tb, "rm", "/etc/systemd/system/bpfunitd.service.d/test.conf")
+	tb.MustRun(t, "rm", "/etc/systemd/system/bpfunitd.service.d/test.conf")
 	daemonEnv(t, tb, "")
 }
 
@@ -35,31 +36,31 @@ func TestFaultReplace(t *testing.T) {
 		t.Skip("needs gdbus in the testbed (apt-get install libglib2.0-bin) to pass a file descriptor")
 	}
 	p := netnsPair(t, tb, "f", 2)
-	writeFile(t, tb, "/etc/bpfunit/x.bpfunit", xdpConfig(p))
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustWriteFile(t, "/etc/bpfunit/x.bpfunit", xdpConfig(p))
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	for _, step := range []string{"reload:after-load", "reload:after-swap", "reload:before-commit"} {
 		t.Run(step, func(t *testing.T) {
 			if r := callString(t, tb, "Start", "s", "x"); r != "done" {
 				t.Fatalf("Start: %s\n%s", r, tb.Journal("bpf@x.service"))
 			}
-			before := status(t, tb, "x")
+			before := tb.Status(t, "x")
 			l := before.Links[0]
-			p.ping(t, tb, 5)
-			c0 := packets(t, status(t, tb, "x"))
+			p.Ping(t, tb, 5)
+			c0 := packets(t, tb.Status(t, "x"))
 			killedCall(t, tb, step, func() (string, error) {
 				return tb.Run("sh", "-c", "gdbus call --system -d "+dest+" -o "+mgrPath+" -m "+mgrIface+".Replace x xdp_count 3 3<"+xdpObj)
 			})
-			st := status(t, tb, "x")
+			st := tb.Status(t, "x")
 			if len(st.Links) != 1 || !st.Links[0].Alive || st.Links[0].LinkID != l.LinkID {
 				t.Fatalf("after SIGKILL at %s: link %+v, was %+v", step, st.Links, l)
 			}
-			if s := unitState(tb, "bpf@x.service"); s != "active" {
+			if s := tb.UnitState("bpf@x.service"); s != "active" {
 				t.Errorf("after SIGKILL at %s: bpf@x.service is %s", step, s)
 			}
-			if n := p.ping(t, tb, 5); n != 5 {
+			if n := p.Ping(t, tb, 5); n != 5 {
 				t.Errorf("after SIGKILL at %s: ping %d/5", step, n)
 			}
-			if c := packets(t, status(t, tb, "x")); c < c0+5 {
+			if c := packets(t, tb.Status(t, "x")); c < c0+5 {
 				t.Errorf("after SIGKILL at %s: xdp_stats %d, was %d: no program counts", step, c, c0)
 			}
 			t.Logf("after SIGKILL at %s: state %s, link %d runs program %d (was %d)", step, st.State, st.Links[0].LinkID, st.Links[0].ProgID, l.ProgID)
@@ -74,31 +75,31 @@ func TestFaultReplace(t *testing.T) {
 // everything.
 func TestFaultDetach(t *testing.T) {
 	tb := boot(t)
-	writeFile(t, tb, "/etc/bpfunit/sys.bpfunit", traceConfig)
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustWriteFile(t, "/etc/bpfunit/sys.bpfunit", traceConfig)
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	for _, step := range []string{"detach:after-state", "detach:after-unpin"} {
 		t.Run(step, func(t *testing.T) {
 			if r := callString(t, tb, "Start", "s", "sys"); r != "done" {
 				t.Fatalf("Start: %s\n%s", r, tb.Journal("bpf@sys.service"))
 			}
-			before := status(t, tb, "sys")
+			before := tb.Status(t, "sys")
 			tp := linkOf(t, before, "tp_getpid@syscalls:sys_enter_getpid")
 			killedCall(t, tb, step, func() (string, error) {
 				return tb.Run("busctl", "call", dest, mgrPath, mgrIface, "Detach", "ss", "sys", "raw_tp_sys_enter@sys_enter")
 			})
-			if !linkAlive(tp.LinkID) {
+			if !testenv.LinkAlive(tp.LinkID) {
 				t.Fatalf("after SIGKILL at %s the other link is gone", step)
 			}
-			if s := unitState(tb, "bpf@sys.service"); s != "active" {
+			if s := tb.UnitState("bpf@sys.service"); s != "active" {
 				t.Errorf("after SIGKILL at %s: bpf@sys.service is %s", step, s)
 			}
-			st := status(t, tb, "sys")
+			st := tb.Status(t, "sys")
 			t.Logf("after SIGKILL at %s: state %s (%s)", step, st.State, st.Reason)
 			// The next Detach finishes what the killed one began.
 			call(t, tb, "Detach", "ss", "sys", "raw_tp_sys_enter@sys_enter")
 			raw := linkOf(t, before, "raw_tp_sys_enter@sys_enter")
-			waitGone(t, "the detached link", func() bool { return linkAlive(raw.LinkID) })
-			if !linkAlive(tp.LinkID) {
+			waitGone(t, "the detached link", func() bool { return testenv.LinkAlive(raw.LinkID) })
+			if !testenv.LinkAlive(tp.LinkID) {
 				t.Fatalf("the second Detach took the other link")
 			}
 			stopAndCheck(t, tb, "sys", before)

@@ -2,16 +2,12 @@ package dbus_test
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 	"github.com/godbus/dbus/v5"
 
 	"github.com/bpfunit/bpfunit/internal/manager"
@@ -27,26 +23,13 @@ const (
 	mgrIface = "org.bpfunit.Manager1"
 	unitIf   = "org.bpfunit.Unit1"
 
-	traceObj = "/usr/lib/bpfunit/objects/trace_counter.bpf.o"
+	traceObj = testbed.TraceCounterObject
 	xdpObj   = "/usr/lib/bpfunit/objects/xdp_counter.bpf.o"
 )
 
 // traceConfig has two links (tracepoint and raw tracepoint): enough to
 // detach one and see the other stay, without a network.
-const traceConfig = `[Unit]
-Description=syscall counters
-[Object]
-Path=` + traceObj + `
-PinMaps=yes
-[Attach]
-Program=tp_getpid
-Type=tracepoint
-Tracepoint=syscalls:sys_enter_getpid
-[Attach]
-Program=raw_tp_sys_enter
-Type=raw_tracepoint
-Tracepoint=sys_enter
-`
+const traceConfig = "[Unit]\nDescription=syscall counters\n" + testbed.TraceCounterLinks
 
 // boot boots a testbed with the tree installed and a leak check that runs
 // after it powered off.
@@ -62,22 +45,10 @@ func boot(t *testing.T) *testbed.Testbed {
 	return tb
 }
 
-func run(t *testing.T, tb *testbed.Testbed, args ...string) string {
-	t.Helper()
-	return tb.MustRun(t, args...)
-}
-
 // sh runs a shell command line inside tb and fails the test if it fails.
 func sh(t *testing.T, tb *testbed.Testbed, cmd string) string {
 	t.Helper()
 	return tb.MustRun(t, "sh", "-c", cmd)
-}
-
-func writeFile(t *testing.T, tb *testbed.Testbed, path, data string) {
-	t.Helper()
-	if err := tb.WriteFile(path, []byte(data), 0o644); err != nil {
-		t.Fatalf("write %s: %v", path, err)
-	}
 }
 
 // call is `busctl --json=short call` of a Manager1 method; it returns the
@@ -88,7 +59,7 @@ func call(t *testing.T, tb *testbed.Testbed, method, sig string, args ...string)
 	if sig != "" {
 		argv = append(append(argv, sig), args...)
 	}
-	out := run(t, tb, argv...)
+	out := tb.MustRun(t, argv...)
 	if strings.TrimSpace(out) == "" {
 		return nil // no reply arguments
 	}
@@ -141,17 +112,6 @@ func wantError(t *testing.T, tb *testbed.Testbed, want, method string, args ...s
 	return msg
 }
 
-// status is `bpfunit status --json NAME` inside tb.
-func status(t *testing.T, tb *testbed.Testbed, name string) *manager.Status {
-	t.Helper()
-	out := run(t, tb, "bpfunit", "status", "--json", name)
-	var st manager.Status
-	if err := json.Unmarshal([]byte(out), &st); err != nil {
-		t.Fatalf("bpfunit status --json %s: %v\n%s", name, err, out)
-	}
-	return &st
-}
-
 func linkOf(t *testing.T, st *manager.Status, name string) manager.LinkStatus {
 	t.Helper()
 	for _, l := range st.Links {
@@ -174,84 +134,27 @@ func mapOf(t *testing.T, st *manager.Status, name string) manager.MapStatus {
 	return manager.MapStatus{}
 }
 
-func unitState(tb *testbed.Testbed, unit string) string {
-	out, _ := tb.Systemctl("is-active", unit)
-	return strings.TrimSpace(out)
-}
-
-// waitState waits up to d for unit to be in state.
-func waitState(t *testing.T, tb *testbed.Testbed, unit, state string, d time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		s := unitState(tb, unit)
-		if s == state {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s is %s after %v, want %s\n%s", unit, s, d, state, tb.Journal(unit))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// linkAlive reports whether link id exists in the kernel.
-func linkAlive(id uint32) bool {
-	l, err := link.NewFromID(link.ID(id))
-	if err != nil {
-		return !errors.Is(err, os.ErrNotExist)
-	}
-	l.Close()
-	return true
-}
-
-func progAlive(id uint32) bool {
-	p, err := ebpf.NewProgramFromID(ebpf.ProgramID(id))
-	if err != nil {
-		return !errors.Is(err, os.ErrNotExist)
-	}
-	p.Close()
-	return true
-}
-
 // waitGone waits for kernel objects to go (they die asynchronously after
 // the last reference).
 func waitGone(t *testing.T, what string, alive func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for alive() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still in the kernel", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// noUnitLeft fails the test if unit name has pins or state inside tb.
-func noUnitLeft(t *testing.T, tb *testbed.Testbed, name string) {
-	t.Helper()
-	for _, p := range []string{"/sys/fs/bpf/bpfunit/" + name, "/run/bpfunit/state/" + name + ".json"} {
-		if out, err := tb.Run("test", "!", "-e", p); err != nil {
-			ls, _ := tb.Run("find", p)
-			t.Errorf("%s left: %s%s", p, out, ls)
-		}
-	}
+	testenv.WaitGone(t, what, 3*time.Second, alive)
 }
 
 // stopAll stops every unit and checks that the kernel has none of st's
 // links and programs left.
 func stopAndCheck(t *testing.T, tb *testbed.Testbed, name string, st *manager.Status) {
 	t.Helper()
-	run(t, tb, "systemctl", "stop", "bpf@"+name+".service")
+	tb.MustRun(t, "systemctl", "stop", "bpf@"+name+".service")
 	for _, l := range st.Links {
 		if l.LinkID != 0 {
-			waitGone(t, fmt.Sprintf("link %d of %s", l.LinkID, name), func() bool { return linkAlive(l.LinkID) })
+			waitGone(t, fmt.Sprintf("link %d of %s", l.LinkID, name), func() bool { return testenv.LinkAlive(l.LinkID) })
 		}
 		if l.ProgID != 0 {
-			waitGone(t, fmt.Sprintf("program %d of %s", l.ProgID, name), func() bool { return progAlive(l.ProgID) })
+			waitGone(t, fmt.Sprintf("program %d of %s", l.ProgID, name), func() bool { return testenv.ProgramAlive(l.ProgID) })
 		}
 	}
-	noUnitLeft(t, tb, name)
+	tb.NoUnitLeft(t, name)
 }
 
 // busConn connects the test to the testbed's system bus (as root) from
@@ -270,10 +173,10 @@ func busConn(t *testing.T, tb *testbed.Testbed) *dbus.Conn {
 // and makes the next activation use them.
 func daemonEnv(t *testing.T, tb *testbed.Testbed, env string) {
 	t.Helper()
-	writeFile(t, tb, "/etc/systemd/system/bpfunitd.service.d/test.conf", "[Service]\n"+env+"\n")
+	tb.MustWriteFile(t, "/etc/systemd/system/bpfunitd.service.d/test.conf", "[Service]\n"+env+"\n")
 	tb.Systemctl("stop", "bpfunitd.service")
 	tb.Systemctl("reset-failed", "bpfunitd.service")
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustRun(t, "systemctl", "daemon-reload")
 }
 
 // replace calls Replace with gdbus (busctl and dbus-send can't pass fds),
@@ -301,54 +204,17 @@ func replace(t *testing.T, tb *testbed.Testbed, prefix, name, prog, redir string
 	return 0, errName, msg
 }
 
-// pair is two network namespaces inside a testbed joined by a veth pair.
-type pair struct {
-	nsA, nsB, ifA, ifB, ipA, ipB string
-}
-
-// netnsPair creates a pair inside tb and deletes it at cleanup, before the
-// testbed powers off.
-func netnsPair(t *testing.T, tb *testbed.Testbed, tag string, n int) *pair {
+// netnsPair is a testbed.Pair inside tb: namespaces dbus-TAG-a/b on
+// 10.198.N.0/24, apart from every other package's.
+func netnsPair(t *testing.T, tb *testbed.Testbed, tag string, n int) *testbed.Pair {
 	t.Helper()
-	p := &pair{
-		nsA: "dbus-" + tag + "-a", nsB: "dbus-" + tag + "-b",
-		ifA: "veth-" + tag + "a", ifB: "veth-" + tag + "b",
-		ipA: fmt.Sprintf("10.198.%d.1", n), ipB: fmt.Sprintf("10.198.%d.2", n),
-	}
-	for _, ns := range []string{p.nsA, p.nsB} {
-		run(t, tb, "ip", "netns", "add", ns)
-		t.Cleanup(func() { tb.Run("ip", "netns", "del", ns) })
-	}
-	run(t, tb, "ip", "-n", p.nsA, "link", "add", p.ifA, "type", "veth", "peer", "name", p.ifB, "netns", p.nsB)
-	run(t, tb, "ip", "-n", p.nsA, "addr", "add", p.ipA+"/24", "dev", p.ifA)
-	run(t, tb, "ip", "-n", p.nsB, "addr", "add", p.ipB+"/24", "dev", p.ifB)
-	for _, c := range [][2]string{{p.nsA, p.ifA}, {p.nsB, p.ifB}} {
-		run(t, tb, "ip", "-n", c[0], "link", "set", c[1], "up")
-		run(t, tb, "ip", "-n", c[0], "link", "set", "lo", "up")
-	}
-	return p
-}
-
-// ping sends count echoes from A to B and returns how many came back.
-func (p *pair) ping(t *testing.T, tb *testbed.Testbed, count int) int {
-	t.Helper()
-	out, _ := tb.Run("ip", "netns", "exec", p.nsA, "ping", "-q", "-c", fmt.Sprint(count), "-i", "0.01", "-W", "1", p.ipB)
-	var sent, recv int
-	for _, line := range strings.Split(out, "\n") {
-		if strings.Contains(line, "packets transmitted") {
-			fmt.Sscanf(strings.TrimSpace(line), "%d packets transmitted, %d received", &sent, &recv)
-		}
-	}
-	if sent != count {
-		t.Fatalf("ping sent %d of %d:\n%s", sent, count, out)
-	}
-	return recv
+	return tb.NetnsPair(t, "dbus", tag, fmt.Sprintf("10.198.%d", n))
 }
 
 // xdpConfig attaches xdp_count (counting into xdp_stats) to p's B side.
-func xdpConfig(p *pair) string {
+func xdpConfig(p *testbed.Pair) string {
 	return fmt.Sprintf("[Unit]\nDescription=XDP counter on %s\n[Object]\nPath=%s\nPinMaps=yes\n[Attach]\nProgram=xdp_count\nInterface=%s\nNamespace=%s\n",
-		p.ifB, xdpObj, p.ifB, p.nsB)
+		p.IfB, xdpObj, p.IfB, p.NsB)
 }
 
 func packets(t *testing.T, st *manager.Status) uint64 {
@@ -358,13 +224,4 @@ func packets(t *testing.T, st *manager.Status) uint64 {
 		t.Fatalf("xdp_stats has no values: %+v", m)
 	}
 	return m.Values[0]
-}
-
-func mapAlive(id uint32) bool {
-	m, err := ebpf.NewMapFromID(ebpf.MapID(id))
-	if err != nil {
-		return !errors.Is(err, os.ErrNotExist)
-	}
-	m.Close()
-	return true
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bpfunit/bpfunit/internal/testenv"
 )
 
 // TestIdleExit: the helper exits after the idle timeout (2 s here, set in
@@ -15,9 +17,9 @@ func TestIdleExit(t *testing.T) {
 	tb := boot(t)
 	daemonEnv(t, tb, "Environment=BPFUNITD_IDLE_TIMEOUT=2s")
 	call(t, tb, "ListUnits", "")
-	waitState(t, tb, "bpfunitd.service", "active", time.Second)
+	tb.WaitState(t, "bpfunitd.service", "active", time.Second)
 	start := time.Now()
-	waitState(t, tb, "bpfunitd.service", "inactive", 10*time.Second)
+	tb.WaitState(t, "bpfunitd.service", "inactive", 10*time.Second)
 	if d := time.Since(start); d < time.Second {
 		t.Errorf("exited %v after the last call, idle timeout is 2s", d)
 	}
@@ -28,23 +30,23 @@ func TestIdleExit(t *testing.T) {
 		t.Fatalf("Subscribe: %v", err)
 	}
 	time.Sleep(5 * time.Second)
-	if s := unitState(tb, "bpfunitd.service"); s != "active" {
+	if s := tb.UnitState("bpfunitd.service"); s != "active" {
 		t.Fatalf("with a subscriber the helper is %s after 5s", s)
 	}
 	// Unsubscribe makes it idle again, as does leaving the bus.
 	if err := c.Object(dest, mgrPath).Call(mgrIface+".Unsubscribe", 0).Err; err != nil {
 		t.Fatalf("Unsubscribe: %v", err)
 	}
-	waitState(t, tb, "bpfunitd.service", "inactive", 10*time.Second)
+	tb.WaitState(t, "bpfunitd.service", "inactive", 10*time.Second)
 	if err := c.Object(dest, mgrPath).Call(mgrIface+".Subscribe", 0).Err; err != nil {
 		t.Fatalf("Subscribe after reactivation: %v", err)
 	}
 	time.Sleep(3 * time.Second)
-	if s := unitState(tb, "bpfunitd.service"); s != "active" {
+	if s := tb.UnitState("bpfunitd.service"); s != "active" {
 		t.Fatalf("with a subscriber the helper is %s after 3s", s)
 	}
 	c.Close()
-	waitState(t, tb, "bpfunitd.service", "inactive", 10*time.Second)
+	tb.WaitState(t, "bpfunitd.service", "inactive", 10*time.Second)
 	if j := tb.Journal("bpfunitd.service"); strings.Contains(j, "Failed with result") {
 		t.Errorf("an idle exit counted as a failure:\n%s", j)
 	}
@@ -54,34 +56,34 @@ func TestIdleExit(t *testing.T) {
 // detaches nothing; the next call activates a new helper.
 func TestHelperGoesAway(t *testing.T) {
 	tb := boot(t)
-	writeFile(t, tb, "/etc/bpfunit/sys.bpfunit", traceConfig)
-	run(t, tb, "systemctl", "daemon-reload")
+	tb.MustWriteFile(t, "/etc/bpfunit/sys.bpfunit", traceConfig)
+	tb.MustRun(t, "systemctl", "daemon-reload")
 	if r := callString(t, tb, "Start", "s", "sys"); r != "done" {
 		t.Fatalf("Start: %s", r)
 	}
-	st := status(t, tb, "sys")
+	st := tb.Status(t, "sys")
 	check := func(what string) {
 		t.Helper()
 		for _, l := range st.Links {
-			if !linkAlive(l.LinkID) {
+			if !testenv.LinkAlive(l.LinkID) {
 				t.Fatalf("%s detached link %d", what, l.LinkID)
 			}
 		}
-		if s := unitState(tb, "bpf@sys.service"); s != "active" {
+		if s := tb.UnitState("bpf@sys.service"); s != "active" {
 			t.Fatalf("%s: bpf@sys.service is %s", what, s)
 		}
-		if now := status(t, tb, "sys"); string(now.State) != "attached" {
+		if now := tb.Status(t, "sys"); string(now.State) != "attached" {
 			t.Fatalf("%s: unit is %s", what, now.State)
 		}
 	}
-	run(t, tb, "systemctl", "kill", "--signal=SIGKILL", "bpfunitd.service")
-	waitState(t, tb, "bpfunitd.service", "failed", 5*time.Second)
+	tb.MustRun(t, "systemctl", "kill", "--signal=SIGKILL", "bpfunitd.service")
+	tb.WaitState(t, "bpfunitd.service", "failed", 5*time.Second)
 	check("SIGKILL of the helper")
-	run(t, tb, "systemctl", "reset-failed", "bpfunitd.service")
+	tb.MustRun(t, "systemctl", "reset-failed", "bpfunitd.service")
 	call(t, tb, "ListUnits", "")
-	waitState(t, tb, "bpfunitd.service", "active", time.Second)
+	tb.WaitState(t, "bpfunitd.service", "active", time.Second)
 
-	run(t, tb, "systemctl", "restart", "dbus.service")
+	tb.MustRun(t, "systemctl", "restart", "dbus.service")
 	check("restarting dbus-daemon")
 	waitFor(t, "a new helper after the bus restart", func() bool {
 		_, err := tb.Run("busctl", "call", dest, mgrPath, mgrIface, "ListUnits")
@@ -132,7 +134,7 @@ func TestIdleExitRace(t *testing.T) {
 func TestBusAndSocket(t *testing.T) {
 	tb := boot(t)
 	daemonEnv(t, tb, "Environment=BPFUNITD_IDLE_TIMEOUT=2s")
-	run(t, tb, "systemctl", "start", "bpfunitd.socket")
+	tb.MustRun(t, "systemctl", "start", "bpfunitd.socket")
 	call(t, tb, "ListUnits", "")
 	pid := func() string {
 		out, _ := tb.Systemctl("show", "-p", "MainPID", "--value", "bpfunitd.service")
@@ -159,12 +161,12 @@ func TestBusAndSocket(t *testing.T) {
 		t.Errorf("Varlink was served by pid %s, D-Bus by %s: want one helper for both", now, p)
 	}
 	time.Sleep(4 * time.Second)
-	if s := unitState(tb, "bpfunitd.service"); s != "active" || pid() != p {
+	if s := tb.UnitState("bpfunitd.service"); s != "active" || pid() != p {
 		t.Fatalf("with a Varlink connection open the helper is %s (pid %s, was %s) after 4s", s, pid(), p)
 	}
 	c.Close()
-	waitState(t, tb, "bpfunitd.service", "inactive", 10*time.Second)
-	if s := unitState(tb, "bpfunitd.socket"); s != "active" {
+	tb.WaitState(t, "bpfunitd.service", "inactive", 10*time.Second)
+	if s := tb.UnitState("bpfunitd.socket"); s != "active" {
 		t.Errorf("bpfunitd.socket is %s after the helper exited", s)
 	}
 	if j := tb.Journal("bpfunitd.service"); strings.Contains(j, "no Varlink server") {

@@ -1,7 +1,6 @@
 package pkgtest_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,9 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/cilium/ebpf"
-
-	"github.com/bpfunit/bpfunit/internal/manager"
 	"github.com/bpfunit/bpfunit/internal/testenv"
 	"github.com/bpfunit/bpfunit/internal/testenv/testbed"
 	"github.com/bpfunit/bpfunit/internal/testenv/vm"
@@ -108,20 +104,10 @@ func push(t *testing.T, tb *testbed.Testbed, files ...string) []string {
 	return paths
 }
 
-func status(t *testing.T, tb *testbed.Testbed, name string) *manager.Status {
-	t.Helper()
-	out := tb.MustRun(t, "bpfunit", "status", "--json", name)
-	var st manager.Status
-	if err := json.Unmarshal([]byte(out), &st); err != nil {
-		t.Fatalf("bpfunit status --json %s: %v\n%s", name, err, out)
-	}
-	return &st
-}
-
 // linkIDs are the unit's link ids, checked alive in the kernel.
 func linkIDs(t *testing.T, tb *testbed.Testbed, name string) []uint32 {
 	t.Helper()
-	st := status(t, tb, name)
+	st := tb.Status(t, name)
 	var ids []uint32
 	for _, l := range st.Links {
 		if !l.Alive {
@@ -136,29 +122,6 @@ func linkIDs(t *testing.T, tb *testbed.Testbed, name string) []uint32 {
 	return ids
 }
 
-// ourPrograms lists the programs in the kernel, other than systemd's own
-// (sd_*), that were not there before.
-func ourPrograms(t *testing.T, before testenv.Objects) []string {
-	t.Helper()
-	now, err := testenv.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, id := range now.Since(before).Progs {
-		p, err := ebpf.NewProgramFromID(id)
-		if err != nil {
-			continue // gone meanwhile
-		}
-		info, err := p.Info()
-		p.Close()
-		if err == nil && !strings.HasPrefix(info.Name, "sd_") {
-			names = append(names, fmt.Sprintf("%s(%d)", info.Name, id))
-		}
-	}
-	return names
-}
-
 // activeSince is when systemd last started the unit: a restart changes it.
 func activeSince(t *testing.T, tb *testbed.Testbed, unit string) string {
 	t.Helper()
@@ -166,11 +129,6 @@ func activeSince(t *testing.T, tb *testbed.Testbed, unit string) string {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	return strings.TrimSpace(out)
-}
-
-func isActive(tb *testbed.Testbed, unit string) string {
-	out, _ := tb.Systemctl("is-active", unit)
 	return strings.TrimSpace(out)
 }
 
@@ -236,7 +194,7 @@ func TestDebLifecycle(t *testing.T) {
 	if out, _ := tb.Systemctl("is-enabled", "bpf.target"); strings.TrimSpace(out) != "enabled" {
 		t.Errorf("after dpkg -i: bpf.target is %q, want enabled", strings.TrimSpace(out))
 	}
-	if s := isActive(tb, "bpf.target"); s != "active" {
+	if s := tb.UnitState("bpf.target"); s != "active" {
 		t.Errorf("after dpkg -i: bpf.target is %s, want active", s)
 	}
 
@@ -286,10 +244,10 @@ func TestDebLifecycle(t *testing.T) {
 
 	// Removal detaches everything.
 	tb.MustRun(t, "dpkg", "-r", "bpfunit-examples", "bpfunit")
-	if s := isActive(tb, "bpf@pkgtest.service"); s == "active" {
+	if s := tb.UnitState("bpf@pkgtest.service"); s == "active" {
 		t.Errorf("after dpkg -r: bpf@pkgtest.service is still active")
 	}
-	if left := ourPrograms(t, before); len(left) > 0 {
+	if left := testbed.NewPrograms(t, before); len(left) > 0 {
 		t.Errorf("after dpkg -r: programs still in the kernel: %v", left)
 	}
 	if out, _ := tb.Run("find", "/sys/fs/bpf/bpfunit", "-mindepth", "1"); strings.TrimSpace(out) != "" {
@@ -338,13 +296,13 @@ func TestPackagerExample(t *testing.T) {
 	}
 
 	tb.Reboot(t)
-	if s := isActive(tb, "bpf@syscount.service"); s != "active" {
+	if s := tb.UnitState("bpf@syscount.service"); s != "active" {
 		t.Fatalf("after reboot: bpf@syscount.service is %s\n%s", s, tb.Journal("bpf@syscount.service"))
 	}
 	linkIDs(t, tb, "syscount")
 
 	tb.MustRun(t, "dpkg", "--purge", "bpfunit-example-syscount", "bpfunit")
-	if left := ourPrograms(t, before); len(left) > 0 {
+	if left := testbed.NewPrograms(t, before); len(left) > 0 {
 		t.Errorf("after purge: programs still in the kernel: %v", left)
 	}
 }

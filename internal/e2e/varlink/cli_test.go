@@ -36,10 +36,10 @@ func TestCLIOverDBus(t *testing.T) {
 	}
 
 	tb.MustRun(t, "bpfunit", "start", "sys")
-	if s := unitState(tb, "bpf@sys.service"); s != "active" {
+	if s := tb.UnitState("bpf@sys.service"); s != "active" {
 		t.Fatalf("bpf@sys.service is %s after bpfunit start", s)
 	}
-	st := status(t, tb, "sys")
+	st := tb.Status(t, "sys")
 	var raw string
 	var tpProg uint32
 	for _, l := range st.Links {

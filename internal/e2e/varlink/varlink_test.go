@@ -2,15 +2,12 @@ package varlink_test
 
 import (
 	"encoding/json"
-	"errors"
+	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/cilium/ebpf/link"
 
 	"github.com/bpfunit/bpfunit/internal/manager"
 	"github.com/bpfunit/bpfunit/internal/testenv"
@@ -19,23 +16,10 @@ import (
 
 func TestMain(m *testing.M) { testbed.Main(m) }
 
-const traceObj = "/usr/lib/bpfunit/objects/trace_counter.bpf.o"
+const traceObj = testbed.TraceCounterObject
 
 // traceConfig has two links and needs no network.
-const traceConfig = `[Unit]
-Description=syscall counters
-[Object]
-Path=` + traceObj + `
-PinMaps=yes
-[Attach]
-Program=tp_getpid
-Type=tracepoint
-Tracepoint=syscalls:sys_enter_getpid
-[Attach]
-Program=raw_tp_sys_enter
-Type=raw_tracepoint
-Tracepoint=sys_enter
-`
+const traceConfig = "[Unit]\nDescription=syscall counters\n" + testbed.TraceCounterLinks
 
 // conn is a plain socket client: JSON and a NUL written by hand, replies
 // split at NUL bytes, nothing of internal/varlink in between.
@@ -118,40 +102,6 @@ func str(raw json.RawMessage) string {
 	return s
 }
 
-func unitState(tb *testbed.Testbed, unit string) string {
-	out, _ := tb.Systemctl("is-active", unit)
-	return strings.TrimSpace(out)
-}
-
-func status(t *testing.T, tb *testbed.Testbed, name string) *manager.Status {
-	t.Helper()
-	var st manager.Status
-	if err := json.Unmarshal([]byte(tb.MustRun(t, "bpfunit", "status", "--json", name)), &st); err != nil {
-		t.Fatal(err)
-	}
-	return &st
-}
-
-func waitState(t *testing.T, tb *testbed.Testbed, unit, want string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for s := unitState(tb, unit); s != want; s = unitState(tb, unit) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s is %s, want %s\n%s", unit, s, want, tb.Journal(unit))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func linkAlive(id uint32) bool {
-	l, err := link.NewFromID(link.ID(id))
-	if err != nil {
-		return !errors.Is(err, os.ErrNotExist)
-	}
-	l.Close()
-	return true
-}
-
 // TestVarlinkWithoutDBus: with dbus-daemon stopped, bpfunitd is activated
 // by bpfunitd.socket and serves io.bpfunit.Manager to a plain socket
 // client: introspection, reads, start through systemd's private socket,
@@ -168,11 +118,11 @@ func TestVarlinkWithoutDBus(t *testing.T) {
 	// so that nothing can start it again.
 	tb.MustRun(t, "systemctl", "stop", "dbus.socket", "dbus.service")
 	tb.MustRun(t, "systemctl", "mask", "--runtime", "dbus.socket", "dbus.service")
-	if s := unitState(tb, "dbus.service"); s == "active" {
+	if s := tb.UnitState("dbus.service"); s == "active" {
 		t.Fatalf("dbus.service still %s", s)
 	}
 	tb.MustRun(t, "systemctl", "start", "bpfunitd.socket")
-	if s := unitState(tb, "bpfunitd.service"); s != "inactive" {
+	if s := tb.UnitState("bpfunitd.service"); s != "inactive" {
 		t.Fatalf("bpfunitd.service is %s before any connection", s)
 	}
 
@@ -184,7 +134,7 @@ func TestVarlinkWithoutDBus(t *testing.T) {
 		t.Fatalf("GetInfo: %s", info)
 	}
 	// It answers before systemd has marked it started.
-	waitState(t, tb, "bpfunitd.service", "active")
+	tb.WaitState(t, "bpfunitd.service", "active", 10*time.Second)
 	desc := c.mustCall("org.varlink.service.GetInterfaceDescription", `{"interface":"io.bpfunit.Manager"}`)
 	if !strings.HasPrefix(strings.TrimSpace(strings.SplitN(str(desc["description"]), "\ninterface ", 2)[1]), "io.bpfunit.Manager") {
 		t.Fatalf("description: %s", desc["description"])
@@ -218,11 +168,11 @@ func TestVarlinkWithoutDBus(t *testing.T) {
 	if r := c.mustCall("io.bpfunit.Manager.Start", `{"name":"sys"}`); str(r["result"]) != "done" {
 		t.Fatalf("Start: %s\n%s", r, tb.Journal("bpf@sys.service"))
 	}
-	if s := unitState(tb, "bpf@sys.service"); s != "active" {
+	if s := tb.UnitState("bpf@sys.service"); s != "active" {
 		t.Fatalf("bpf@sys.service is %s after Start", s)
 	}
 	waitChange("start")
-	st := status(t, tb, "sys")
+	st := tb.Status(t, "sys")
 	if len(st.Links) != 2 {
 		t.Fatalf("links %+v, want 2", st.Links)
 	}
@@ -266,17 +216,17 @@ func TestVarlinkWithoutDBus(t *testing.T) {
 			t.Errorf("bpfunit %v as nobody: %v\n%s", args, err, out)
 		}
 	}
-	if s := unitState(tb, "bpf@sys.service"); s != "active" {
+	if s := tb.UnitState("bpf@sys.service"); s != "active" {
 		t.Fatalf("bpf@sys.service is %s after denied calls", s)
 	}
 
 	// Detach one link: the other stays, the unit stays active.
 	c.mustCall("io.bpfunit.Manager.Detach", `{"name":"sys","link":"`+pinName(raw.Pin)+`"}`)
 	waitChange("detach")
-	if !linkAlive(tp.LinkID) {
+	if !testenv.LinkAlive(tp.LinkID) {
 		t.Fatal("Detach removed the other link")
 	}
-	if s := unitState(tb, "bpf@sys.service"); s != "active" {
+	if s := tb.UnitState("bpf@sys.service"); s != "active" {
 		t.Fatalf("bpf@sys.service is %s after Detach", s)
 	}
 
@@ -292,7 +242,7 @@ func TestVarlinkWithoutDBus(t *testing.T) {
 		t.Fatalf("replace: %s (old program %d)", out, tp.ProgID)
 	}
 	waitChange("replace")
-	for _, l := range status(t, tb, "sys").Links {
+	for _, l := range tb.Status(t, "sys").Links {
 		if l.LinkID == tp.LinkID && l.ProgID != rep.ProgID {
 			t.Fatalf("link %d runs %d after replace, want %d", l.LinkID, l.ProgID, rep.ProgID)
 		}
@@ -300,22 +250,16 @@ func TestVarlinkWithoutDBus(t *testing.T) {
 
 	// Stop through the CLI over Varlink; nothing is left.
 	tb.MustRun(t, "bpfunit", "stop", "sys")
-	if s := unitState(tb, "bpf@sys.service"); s != "inactive" {
+	if s := tb.UnitState("bpf@sys.service"); s != "inactive" {
 		t.Fatalf("bpf@sys.service is %s after stop", s)
 	}
 	for _, id := range []uint32{tp.LinkID, raw.LinkID} {
-		deadline := time.Now().Add(3 * time.Second)
-		for linkAlive(id) {
-			if time.Now().After(deadline) {
-				t.Fatalf("link %d still in the kernel after stop", id)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		testenv.WaitGone(t, fmt.Sprintf("link %d of the stopped unit", id), 3*time.Second, func() bool { return testenv.LinkAlive(id) })
 	}
 	if _, err := tb.Run("test", "!", "-e", "/sys/fs/bpf/bpfunit/sys"); err != nil {
 		t.Fatal("pins of sys left after stop")
 	}
-	if s := unitState(tb, "dbus.service"); s == "active" {
+	if s := tb.UnitState("dbus.service"); s == "active" {
 		t.Fatalf("dbus.service is %s: something needed the bus", s)
 	}
 }
