@@ -43,7 +43,9 @@ type Server struct {
 	// subs are the unique bus names of subscribed peers.
 	subs map[string]bool
 	// props are the last Unit1 properties sent per unit, to send
-	// PropertiesChanged only for what changed.
+	// PropertiesChanged only for what changed. Filled lazily, by
+	// unitChanged alone: a unit that did not change since the helper
+	// started has none.
 	props map[string]map[string]dbus.Variant
 
 	sigs    chan *dbus.Signal
@@ -76,7 +78,9 @@ func (s *Server) Listen(ctx context.Context) error {
 		return fmt.Errorf("watch units: %w", err)
 	}
 	s.changes = changes
-	s.snapshotAll(ctx)
+	// No snapshot of the units before the name is ours: the first call
+	// must not wait for one. PropertiesChanged compares with what was
+	// last sent or read of a unit (see unitChanged).
 	reply, err := s.conn.RequestName(BusName, dbus.NameFlagDoNotQueue)
 	if err != nil {
 		return fmt.Errorf("request bus name %s: %w", BusName, err)
@@ -267,7 +271,7 @@ func (m *manager1) ListUnits(msg dbus.Message) ([]unitRow, *dbus.Error) {
 	defer s.leave()
 	ctx, cancel := s.callContext()
 	defer cancel()
-	us, err := s.svc.ListUnits(ctx)
+	us, err := s.svc.Summaries(ctx)
 	if err != nil {
 		return nil, toDBus(err)
 	}

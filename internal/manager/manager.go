@@ -41,6 +41,10 @@ type Manager struct {
 	// (internal/fault); tests arm it to kill the process there.
 	// Optional: nil in production.
 	Fault func(step string)
+
+	// configs and states cache what Summaries read (summary.go).
+	configs configCache
+	states  stateCache
 }
 
 // Change says that a unit's state changed.
