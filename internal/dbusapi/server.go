@@ -127,6 +127,17 @@ func (s *Server) Idle() time.Duration {
 	return time.Since(s.last)
 }
 
+// Quiet reports how long the server has had no call in progress (0 while
+// it has), subscribers or not.
+func (s *Server) Quiet() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.calls > 0 {
+		return 0
+	}
+	return time.Since(s.last)
+}
+
 func (s *Server) enter() {
 	s.mu.Lock()
 	s.calls++

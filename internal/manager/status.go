@@ -171,9 +171,13 @@ func (m *Manager) status(name string, ci configInfo, full bool) (*Status, error)
 			}
 		}
 	}
+	// pins.List: nil when the directory does not exist. An unreadable
+	// staging/ counts as one with pins in it.
+	staged, stagedErr := pins.List(ud.Staging())
 	st.State, st.Reason = unitState(unitFacts{
 		stateErr: stateErr, prev: prev,
-		staging: pins.Exists(ud.Staging()), links: names != nil, // pins.List: nil when links/ does not exist
+		staging: staged != nil || stagedErr != nil, stagingEmpty: stagedErr == nil && staged != nil && len(staged) == 0,
+		links:  names != nil,
 		pinned: st.Links,
 	})
 	if !full {

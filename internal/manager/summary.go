@@ -161,6 +161,8 @@ func racy(mtime, ctime unix.Timespec) bool {
 type configCache struct {
 	mu     sync.Mutex
 	byName map[string]cachedConfig
+	// loads counts the configs parsed, for the tests.
+	loads int
 }
 
 type cachedConfig struct {
@@ -169,8 +171,8 @@ type cachedConfig struct {
 }
 
 // racyWindow: files younger than this are parsed every time (the kernel's
-// timestamps are as coarse as a jiffy).
-const racyWindow = 2 * time.Second
+// timestamps are as coarse as a jiffy). A variable for the cache's tests.
+var racyWindow = 2 * time.Second
 
 // configReader reads configs for one Summaries call: one trust cache for
 // every file, and the identity of each directory looked at.
@@ -193,6 +195,9 @@ func (c *configCache) get(e config.Entry, r *configReader) configInfo {
 		}
 	}
 	var ci configInfo
+	c.mu.Lock()
+	c.loads++
+	c.mu.Unlock()
 	u, err := r.r.Load(e)
 	if err == nil {
 		ci = configInfo{path: u.Path, description: u.Description}
