@@ -173,7 +173,11 @@ func (m *Manager) status(name string, ci configInfo, full bool) (*Status, error)
 	}
 	// pins.List: nil when the directory does not exist. An unreadable
 	// staging/ counts as one with pins in it.
-	staged, stagedErr := pins.List(ud.Staging())
+	var staged []string
+	var stagedErr error
+	if pins.Exists(ud.Staging()) { // one lstat where there is none, the common case
+		staged, stagedErr = pins.List(ud.Staging())
+	}
 	st.State, st.Reason = unitState(unitFacts{
 		stateErr: stateErr, prev: prev,
 		staging: staged != nil || stagedErr != nil, stagingEmpty: stagedErr == nil && staged != nil && len(staged) == 0,
