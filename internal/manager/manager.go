@@ -42,9 +42,10 @@ type Manager struct {
 	// Optional: nil in production.
 	Fault func(step string)
 
-	// configs and states cache what Summaries read (summary.go).
+	// configs, states and links cache what Summaries read (summary.go).
 	configs configCache
 	states  stateCache
+	links   dirCache
 }
 
 // Change says that a unit's state changed.

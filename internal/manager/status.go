@@ -129,7 +129,8 @@ func loadConfigInfo(dirs []string, name string) configInfo {
 // status builds the status of unit name from its config ci, its state
 // file and pins. full reads program info and maps too; without it (a
 // listing) the links are only checked for being attached, which is all
-// the State needs, and the state file comes through m.states.
+// the State needs, and the state file and the links directory's listing
+// come through m.states and m.links.
 func (m *Manager) status(name string, ci configInfo, full bool) (*Status, error) {
 	st := &Status{Name: name, State: StateNotStarted, Config: ci.path, Description: ci.description, Masked: ci.masked}
 	cfgErr := ci.err
@@ -156,7 +157,13 @@ func (m *Manager) status(name string, ci configInfo, full bool) (*Status, error)
 			st.Config = prev.ConfigPath
 		}
 	}
-	names, err := pins.List(ud.Links())
+	var names []string
+	var err error
+	if full {
+		names, err = pins.List(ud.Links())
+	} else {
+		names, err = m.links.list(ud.Links())
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -200,9 +207,19 @@ func (m *Manager) status(name string, ci configInfo, full bool) (*Status, error)
 // linkStatus reads one pinned link; full adds its program's name and tag.
 func (m *Manager) linkStatus(pin string, prev *state.Unit, full bool) LinkStatus {
 	ls := LinkStatus{Pin: pin, Program: pins.Program(filepath.Base(pin))}
+	recorded := uint32(0)
 	if prev != nil {
 		if i := slices.IndexFunc(prev.Links, func(l state.Link) bool { return l.Pin == pin }); i >= 0 {
 			ls.Type, ls.Target, ls.LastSwap = prev.Links[i].Type, prev.Links[i].Target, prev.Links[i].LastSwap
+			recorded = prev.Links[i].LinkID
+		}
+	}
+	if !full && recorded != 0 {
+		// A listing: the short way, when the pin holds the link the
+		// state records.
+		if id, prog, alive, err := rawLinkInfo(pin); err == nil && id == recorded {
+			ls.LinkID, ls.ProgID, ls.Alive = id, prog, alive
+			return ls
 		}
 	}
 	l, err := link.LoadPinnedLink(pin, nil)

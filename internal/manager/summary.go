@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -11,10 +12,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfunit/bpfunit/internal/config"
+	"github.com/bpfunit/bpfunit/internal/pins"
 	"github.com/bpfunit/bpfunit/internal/state"
 )
 
@@ -73,6 +76,11 @@ func (m *Manager) Summaries(ctx context.Context) ([]Summary, error) {
 	}
 	m.configs.prune(entries)
 	m.states.prune(names)
+	keep := make(map[string]bool, len(names))
+	for _, n := range names {
+		keep[m.Root.Unit(n).Links()] = true
+	}
+	m.links.prune(keep)
 	return out, nil
 }
 
@@ -161,6 +169,63 @@ func (c *stateCache) prune(names []string) {
 func racy(mtime, ctime unix.Timespec) bool {
 	now := time.Now()
 	return now.Sub(time.Unix(mtime.Unix())) < racyWindow || now.Sub(time.Unix(ctime.Unix())) < racyWindow
+}
+
+// dirCache holds the listings of links directories Summaries read, each
+// with the directory's identity: bpffs sets a directory's mtime and ctime
+// whenever a pin is created, removed or renamed in it (and a unit's
+// links/ is replaced whole by a start's rename). Directories younger
+// than racyWindow are listed every time. The zero value is ready.
+type dirCache struct {
+	mu     sync.Mutex
+	byPath map[string]cachedDir
+}
+
+type cachedDir struct {
+	key   fileKey
+	names []string
+}
+
+// list is pins.List through the cache; the names returned are shared, not
+// to be changed.
+func (c *dirCache) list(dir string) ([]string, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		c.mu.Lock()
+		delete(c.byPath, dir)
+		c.mu.Unlock()
+		return pins.List(dir)
+	}
+	key := fileKey{uint64(st.Dev), st.Ino, st.Size, st.Mtim, st.Ctim}
+	c.mu.Lock()
+	hit, ok := c.byPath[dir]
+	c.mu.Unlock()
+	if ok && hit.key == key {
+		return hit.names, nil
+	}
+	names, err := pins.List(dir)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil || names == nil || racy(st.Mtim, st.Ctim) {
+		delete(c.byPath, dir)
+		return names, err
+	}
+	if c.byPath == nil {
+		c.byPath = map[string]cachedDir{}
+	}
+	c.byPath[dir] = cachedDir{key, names}
+	return names, nil
+}
+
+// prune forgets directories not in keep.
+func (c *dirCache) prune(keep map[string]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for d := range c.byPath {
+		if !keep[d] {
+			delete(c.byPath, d)
+		}
+	}
 }
 
 // configCache holds the parsed configs of Summaries, each with the
@@ -289,4 +354,57 @@ func (r *configReader) dirKey(dir string) string {
 	}
 	r.dirs[dir] = k
 	return k
+}
+
+// Link types of the kernel's uapi whose info says whether they are
+// attached (as linkAttached reads them through cilium/ebpf).
+const (
+	linkTypeCgroup = 3
+	linkTypeNetns  = 5
+	linkTypeXDP    = 6
+	linkTypeTCX    = 11
+)
+
+// rawLinkInfo asks the kernel about the object pinned at pin in three
+// syscalls (BPF_OBJ_GET, BPF_OBJ_GET_INFO_BY_FD, close), where
+// link.LoadPinnedLink and Info take six. It does not check that the object
+// is a link: the caller trusts the answer only when the id is the one the
+// state file records for the pin.
+func rawLinkInfo(pin string) (id, prog uint32, alive bool, err error) {
+	path, err := unix.BytePtrFromString(pin)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	get := struct {
+		pathname        uint64
+		bpfFD, flags    uint32
+		pathFD, padding int32
+	}{pathname: uint64(uintptr(unsafe.Pointer(path)))}
+	fd, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_OBJ_GET, uintptr(unsafe.Pointer(&get)), unsafe.Sizeof(get))
+	runtime.KeepAlive(path)
+	if errno != 0 {
+		return 0, 0, false, errno
+	}
+	defer unix.Close(int(fd))
+	var info struct {
+		typ, id, prog, _ uint32
+		extra            [48]byte
+	}
+	attr := struct {
+		fd, infoLen uint32
+		info        uint64
+	}{uint32(fd), uint32(unsafe.Sizeof(info)), uint64(uintptr(unsafe.Pointer(&info)))}
+	_, _, errno = unix.Syscall(unix.SYS_BPF, unix.BPF_OBJ_GET_INFO_BY_FD, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	runtime.KeepAlive(&info)
+	if errno != 0 {
+		return 0, 0, false, errno
+	}
+	alive = true
+	switch info.typ {
+	case linkTypeXDP, linkTypeTCX, linkTypeNetns:
+		alive = binary.NativeEndian.Uint32(info.extra[:4]) != 0
+	case linkTypeCgroup:
+		alive = binary.NativeEndian.Uint64(info.extra[:8]) != 0
+	}
+	return info.id, info.prog, alive, nil
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf/link"
+
 	"github.com/bpfunit/bpfunit/internal/manager"
 	"github.com/bpfunit/bpfunit/internal/testenv"
 )
@@ -39,8 +41,8 @@ func TestSummariesMatchList(t *testing.T) {
 	env := testenv.NewEnv(t)
 	pair := testenv.NetnsPair(t)
 	m := fpManager(env)
-	names := tcxUnits(t, env, pair, 4)
-	for _, n := range names[:3] {
+	names := tcxUnits(t, env, pair, 5)
+	for _, n := range append(names[:3:3], names[4]) {
 		if _, _, err := m.Start(t.Context(), n); err != nil {
 			t.Fatal(err)
 		}
@@ -52,6 +54,21 @@ func TestSummariesMatchList(t *testing.T) {
 		t.Fatalf("status of u001: %+v, %v", st, err)
 	}
 	if err := m.Detach(t.Context(), "u001", filepath.Base(st.Links[0].Pin)); err != nil {
+		t.Fatal(err)
+	}
+	// u004: its link detached behind bpfunit's back (bpftool link
+	// detach): pinned, attached to nothing.
+	st, err = m.Status(t.Context(), "u004")
+	if err != nil || len(st.Links) != 1 {
+		t.Fatalf("status of u004: %+v, %v", st, err)
+	}
+	l, err := link.LoadPinnedLink(st.Links[0].Pin, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = l.Detach()
+	l.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
 	// u002: its config removed while attached.
@@ -70,7 +87,10 @@ func TestSummariesMatchList(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for round := range 2 { // the second from the config cache where it may
+	want := map[string]manager.State{"u000": manager.StateAttached, "u001": manager.StatePartial,
+		"u002": manager.StateAttached, "u003": manager.StateNotStarted, "u004": manager.StatePartial, "corrupt": manager.StateBroken}
+	check := func(round string) {
+		t.Helper()
 		full, err := m.List(t.Context())
 		if err != nil {
 			t.Fatal(err)
@@ -80,24 +100,39 @@ func TestSummariesMatchList(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(sums) != len(full) {
-			t.Fatalf("round %d: %d summaries, %d statuses", round, len(sums), len(full))
+			t.Fatalf("%s: %d summaries, %d statuses", round, len(sums), len(full))
 		}
 		states := map[string]manager.State{}
 		for i, st := range full {
 			want := manager.Summary{Name: st.Name, State: st.State, Reason: st.Reason, Err: st.Err,
 				Description: st.Description, Config: st.Config, Masked: st.Masked}
 			if sums[i] != want {
-				t.Errorf("round %d: summary\n%+v\nwant (from List)\n%+v", round, sums[i], want)
+				t.Errorf("%s: summary\n%+v\nwant (from List)\n%+v", round, sums[i], want)
 			}
 			states[st.Name] = st.State
 		}
-		for n, want := range map[string]manager.State{"u000": manager.StateAttached, "u001": manager.StatePartial,
-			"u002": manager.StateAttached, "u003": manager.StateNotStarted, "corrupt": manager.StateBroken} {
-			if states[n] != want {
-				t.Errorf("round %d: %s is %q, want %q", round, n, states[n], want)
+		for n, w := range want {
+			if states[n] != w {
+				t.Errorf("%s: %s is %q, want %q", round, n, states[n], w)
 			}
 		}
 	}
+	check("fresh files")
+	// Files older than the caches' racy window are cached: the second
+	// round is answered from the caches, the third sees a change made
+	// after them (a pin removed: the links directory changed).
+	time.Sleep(2100 * time.Millisecond)
+	check("cached")
+	check("from the caches")
+	st, err = m.Status(t.Context(), "u000")
+	if err != nil || len(st.Links) != 1 {
+		t.Fatalf("status of u000: %+v, %v", st, err)
+	}
+	if err := m.Detach(t.Context(), "u000", filepath.Base(st.Links[0].Pin)); err != nil {
+		t.Fatal(err)
+	}
+	want["u000"] = manager.StatePartial
+	check("after a detach")
 }
 
 // BenchmarkSummaries100 and BenchmarkList100: 100 units of one tcx link
