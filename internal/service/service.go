@@ -131,17 +131,24 @@ func (s *Service) Summaries(ctx context.Context) ([]UnitInfo, error) {
 // ListUnits is Summaries with systemd's state of each unit's service.
 // Without systemd, ActiveState is "".
 func (s *Service) ListUnits(ctx context.Context) ([]UnitInfo, error) {
-	out, err := s.Summaries(ctx)
-	if err != nil {
-		return nil, err
-	}
-	active := map[string]string{}
-	if sd, err := s.systemd(ctx); err == nil {
-		if us, err := sd.ListUnitsByPatternsContext(ctx, nil, []string{"bpf@*.service"}); err == nil {
-			for _, u := range us {
-				active[u.Name] = u.ActiveState
+	// systemd answers while the manager reads the units: the call is a
+	// millisecond of round trip and of systemd's time.
+	ch := make(chan map[string]string, 1)
+	go func() {
+		active := map[string]string{}
+		if sd, err := s.systemd(ctx); err == nil {
+			if us, err := sd.ListUnitsByPatternsContext(ctx, nil, []string{"bpf@*.service"}); err == nil {
+				for _, u := range us {
+					active[u.Name] = u.ActiveState
+				}
 			}
 		}
+		ch <- active
+	}()
+	out, err := s.Summaries(ctx)
+	active := <-ch
+	if err != nil {
+		return nil, err
 	}
 	for i := range out {
 		as, ok := active[ServiceName(out[i].Name)]
