@@ -61,6 +61,10 @@ type VarlinkServer interface {
 	Idle() time.Duration
 	// Wait returns when the server stopped (its ctx done, or an error).
 	Wait() error
+	// Active is the number of calls in progress.
+	Active() int
+	// LastActivity is when the last call ended.
+	LastActivity() time.Time
 }
 
 // Version is the Version property: the module version and VCS revision
@@ -173,6 +177,8 @@ func run(ctx context.Context, log *slog.Logger, idle time.Duration) error {
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	// dirty: there were calls since the heap was last returned.
+	dirty := true
 	for {
 		select {
 		case <-ctx.Done():
@@ -182,6 +188,15 @@ func run(ctx context.Context, log *slog.Logger, idle time.Duration) error {
 		case err := <-vlDone:
 			return fmt.Errorf("varlink server: %w", err)
 		case <-tick.C:
+		}
+		quiet := quietFor(srv, vl)
+		dirty = dirty || quiet < 2*time.Second
+		if dirty && quiet >= time.Second {
+			// A listing of 100 units leaves a few MiB of garbage that
+			// the runtime would keep for minutes: give it back once
+			// calls have stopped for a second.
+			debug.FreeOSMemory()
+			dirty = false
 		}
 		if idle == 0 || !isIdle(srv, vl, idle) {
 			continue
@@ -199,13 +214,35 @@ func run(ctx context.Context, log *slog.Logger, idle time.Duration) error {
 }
 
 func isIdle(srv *dbusapi.Server, vl VarlinkServer, idle time.Duration) bool {
-	if srv != nil && srv.Idle() < idle {
-		return false
+	return idleFor(srv, vl) >= idle
+}
+
+// quietFor is how long both servers have had no call in progress,
+// whoever is subscribed or connected.
+func quietFor(srv *dbusapi.Server, vl VarlinkServer) time.Duration {
+	d := time.Duration(1<<63 - 1)
+	if srv != nil {
+		d = min(d, srv.Quiet())
 	}
-	if vl != nil && vl.Idle() < idle {
-		return false
+	if vl != nil {
+		if vl.Active() > 0 {
+			return 0
+		}
+		d = min(d, time.Since(vl.LastActivity()))
 	}
-	return true
+	return d
+}
+
+// idleFor is how long both servers have been idle.
+func idleFor(srv *dbusapi.Server, vl VarlinkServer) time.Duration {
+	d := time.Duration(1<<63 - 1)
+	if srv != nil {
+		d = min(d, srv.Idle())
+	}
+	if vl != nil {
+		d = min(d, vl.Idle())
+	}
+	return d
 }
 
 // drain releases the bus name, so that new calls queue for the next

@@ -43,7 +43,9 @@ type Server struct {
 	// subs are the unique bus names of subscribed peers.
 	subs map[string]bool
 	// props are the last Unit1 properties sent per unit, to send
-	// PropertiesChanged only for what changed.
+	// PropertiesChanged only for what changed. Filled lazily, by
+	// unitChanged alone: a unit that did not change since the helper
+	// started has none.
 	props map[string]map[string]dbus.Variant
 
 	sigs    chan *dbus.Signal
@@ -76,7 +78,9 @@ func (s *Server) Listen(ctx context.Context) error {
 		return fmt.Errorf("watch units: %w", err)
 	}
 	s.changes = changes
-	s.snapshotAll(ctx)
+	// No snapshot of the units before the name is ours: the first call
+	// must not wait for one. PropertiesChanged compares with what was
+	// last sent or read of a unit (see unitChanged).
 	reply, err := s.conn.RequestName(BusName, dbus.NameFlagDoNotQueue)
 	if err != nil {
 		return fmt.Errorf("request bus name %s: %w", BusName, err)
@@ -118,6 +122,17 @@ func (s *Server) Idle() time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.calls > 0 || len(s.subs) > 0 {
+		return 0
+	}
+	return time.Since(s.last)
+}
+
+// Quiet reports how long the server has had no call in progress (0 while
+// it has), subscribers or not.
+func (s *Server) Quiet() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.calls > 0 {
 		return 0
 	}
 	return time.Since(s.last)
@@ -267,7 +282,7 @@ func (m *manager1) ListUnits(msg dbus.Message) ([]unitRow, *dbus.Error) {
 	defer s.leave()
 	ctx, cancel := s.callContext()
 	defer cancel()
-	us, err := s.svc.ListUnits(ctx)
+	us, err := s.svc.Summaries(ctx)
 	if err != nil {
 		return nil, toDBus(err)
 	}

@@ -118,21 +118,11 @@ func statsEnabled() bool {
 	return err == nil && strings.TrimSpace(string(b)) == "1"
 }
 
-// snapshotAll records the properties of every unit, the base for the
-// first PropertiesChanged.
-func (s *Server) snapshotAll(ctx context.Context) {
-	sts, err := s.svc.Manager().List(ctx)
-	if err != nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, st := range sts {
-		s.props[st.Name] = unitProperties(st)
-	}
-}
-
-// unitChanged sends UnitChanged and the PropertiesChanged of what changed.
+// unitChanged sends UnitChanged and the PropertiesChanged of what changed
+// since the properties were last sent. For a unit with no record
+// (none since the helper started) every property is announced: the
+// helper does not read every unit when it starts, so that its first reply
+// waits for nothing.
 func (s *Server) unitChanged(ctx context.Context, name string) {
 	path := UnitPath(name)
 	st, err := s.svc.GetUnit(ctx, name)
@@ -197,6 +187,8 @@ func (p *unitProps) props(msg dbus.Message, iface string) (map[string]dbus.Varia
 	if err != nil {
 		return nil, toDBus(err)
 	}
+	// Not recorded as the base of the next PropertiesChanged: a read that
+	// raced a change could record an older value than the one signalled.
 	return unitProperties(st), nil
 }
 
@@ -236,7 +228,7 @@ func (u *unitIntrospect) Introspect(msg dbus.Message) (string, *dbus.Error) {
 		ctx, cancel := u.s.callContext()
 		defer cancel()
 		var children []string
-		if sts, err := u.s.svc.Manager().List(ctx); err == nil {
+		if sts, err := u.s.svc.Summaries(ctx); err == nil {
 			for _, st := range sts {
 				children = append(children, EscapeLabel(st.Name))
 			}

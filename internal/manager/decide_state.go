@@ -16,6 +16,8 @@ type unitFacts struct {
 	prev *state.Unit
 	// staging and links: whether ROOT/NAME/staging and links exist.
 	staging, links bool
+	// stagingEmpty: staging exists and holds no pin.
+	stagingEmpty bool
 	// pinned are the links found in links/ plus those prev records as
 	// detached on purpose.
 	pinned []LinkStatus
@@ -27,6 +29,14 @@ func unitState(f unitFacts) (State, string) {
 	switch {
 	case f.stateErr != nil:
 		return StateBroken, fmt.Sprintf("%v; the next start or stop repairs the unit from its pins", f.stateErr)
+	case f.links && f.prev != nil && f.prev.ReloadPending:
+		// Whatever a killed reload left in staging/ is its own: the
+		// marker tells more than the directory does.
+		return StateReloadPending, "a reload was interrupted while it swapped links: some may run the new programs, some the old; reload again or restart"
+	case f.staging && f.stagingEmpty && f.links && f.prev != nil:
+		// A reload killed before it swapped anything (or a start of
+		// the attached unit): an empty directory changes nothing, the
+		// links tell the state. The next start or stop removes it.
 	case f.staging:
 		return StateBroken, "an interrupted start left its staging directory; the next start or stop removes it"
 	case f.links && f.prev == nil:
@@ -35,8 +45,6 @@ func unitState(f unitFacts) (State, string) {
 		return StateBroken, "a state file but no links (an interrupted stop); the next start or stop repairs it"
 	case !f.links:
 		return StateNotStarted, ""
-	case f.prev.ReloadPending:
-		return StateReloadPending, "a reload was interrupted while it swapped links: some may run the new programs, some the old; reload again or restart"
 	}
 	recorded := map[string]bool{}
 	for _, l := range f.prev.Links {

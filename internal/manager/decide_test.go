@@ -182,6 +182,20 @@ func TestDecideUnitState(t *testing.T) {
 		{"links without state", unitFacts{links: true, pinned: alive("p@a")}, StateBroken, "no state file"},
 		{"state without links", unitFacts{prev: two}, StateBroken, "interrupted stop"},
 		{"reload pending", unitFacts{prev: decideState(true, two.Links...), links: true, pinned: alive("p@a", "p@b")}, StateReloadPending, "reload"},
+		// A reload or replace killed after it swapped a link (fault point
+		// reload:after-swap): its staging directory is still there, with
+		// the new pin of a make-before-break swap or empty after an update
+		// in place. The links work; the marker says what happened.
+		{"reload killed after a swap, staged pin left", unitFacts{prev: decideState(true, two.Links...), links: true, staging: true,
+			pinned: alive("p@a", "p@b")}, StateReloadPending, "reload was interrupted"},
+		{"reload killed after a swap, empty staging left", unitFacts{prev: decideState(true, two.Links...), links: true, staging: true, stagingEmpty: true,
+			pinned: alive("p@a", "p@b")}, StateReloadPending, "reload was interrupted"},
+		// Killed after loading, before the marker (reload:after-load): an
+		// empty staging directory, nothing changed.
+		{"reload killed before a swap, empty staging left", unitFacts{prev: two, links: true, staging: true, stagingEmpty: true,
+			pinned: alive("p@a", "p@b")}, StateAttached, ""},
+		{"staging with pins beside links", unitFacts{prev: two, links: true, staging: true, pinned: alive("p@a", "p@b")}, StateBroken, "staging"},
+		{"empty staging of a start, nothing else", unitFacts{staging: true, stagingEmpty: true}, StateBroken, "staging"},
 		{"detached behind our back", unitFacts{prev: two, links: true, pinned: append(alive("p@a"), LinkStatus{Pin: "/x/links/p@b"})}, StatePartial, "behind bpfunit's back: p@b"},
 		{"pin removed behind our back", unitFacts{prev: two, links: true, pinned: alive("p@a")}, StatePartial, "pin removed behind bpfunit's back: p@b"},
 		{"detached on purpose", unitFacts{prev: decideState(false, decideLink("p@a", "p"), decideDetached("p@b", "p")), links: true,

@@ -41,6 +41,11 @@ type Manager struct {
 	// (internal/fault); tests arm it to kill the process there.
 	// Optional: nil in production.
 	Fault func(step string)
+
+	// configs, states and links cache what Summaries read (summary.go).
+	configs configCache
+	states  stateCache
+	links   dirCache
 }
 
 // Change says that a unit's state changed.

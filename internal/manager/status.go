@@ -103,17 +103,45 @@ func (m *Manager) Status(ctx context.Context, name string) (*Status, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	st := &Status{Name: name, State: StateNotStarted}
-	cfgErr := error(nil)
-	if u, err := config.Load(m.ConfigDirs, name); err == nil {
-		st.Config, st.Description = u.Path, u.Description
-	} else if errors.Is(err, config.ErrMasked) {
-		st.Masked = true
-	} else {
-		cfgErr = err
+	return m.status(name, loadConfigInfo(m.ConfigDirs, name), true)
+}
+
+// configInfo is what status shows of a unit's config.
+type configInfo struct {
+	path, description string
+	masked            bool
+	// err is why the config could not be read (wrapping
+	// config.ErrNotFound when there is none).
+	err error
+}
+
+func loadConfigInfo(dirs []string, name string) configInfo {
+	u, err := config.Load(dirs, name)
+	switch {
+	case err == nil:
+		return configInfo{path: u.Path, description: u.Description}
+	case errors.Is(err, config.ErrMasked):
+		return configInfo{masked: true}
 	}
+	return configInfo{err: err}
+}
+
+// status builds the status of unit name from its config ci, its state
+// file and pins. full reads program info and maps too; without it (a
+// listing) the links are only checked for being attached, which is all
+// the State needs, and the state file and the links directory's listing
+// come through m.states and m.links.
+func (m *Manager) status(name string, ci configInfo, full bool) (*Status, error) {
+	st := &Status{Name: name, State: StateNotStarted, Config: ci.path, Description: ci.description, Masked: ci.masked}
+	cfgErr := ci.err
 	ud := m.Root.Unit(name)
-	prev, stateErr := m.readState(name)
+	var prev *state.Unit
+	var stateErr error
+	if full {
+		prev, stateErr = m.readState(name)
+	} else {
+		prev, stateErr = m.states.read(m, name)
+	}
 	if errors.Is(cfgErr, config.ErrNotFound) && prev == nil && stateErr == nil && !pins.Exists(ud.Dir()) {
 		return nil, fmt.Errorf("unit %s: no config and nothing attached: %w", name, config.ErrNotFound)
 	}
@@ -129,12 +157,18 @@ func (m *Manager) Status(ctx context.Context, name string) (*Status, error) {
 			st.Config = prev.ConfigPath
 		}
 	}
-	names, err := pins.List(ud.Links())
+	var names []string
+	var err error
+	if full {
+		names, err = pins.List(ud.Links())
+	} else {
+		names, err = m.links.list(ud.Links())
+	}
 	if err != nil {
 		return nil, err
 	}
 	for _, n := range names {
-		st.Links = append(st.Links, m.linkStatus(filepath.Join(ud.Links(), n), prev))
+		st.Links = append(st.Links, m.linkStatus(filepath.Join(ud.Links(), n), prev, full))
 	}
 	if prev != nil {
 		for _, l := range prev.Links {
@@ -144,11 +178,22 @@ func (m *Manager) Status(ctx context.Context, name string) (*Status, error) {
 			}
 		}
 	}
+	// pins.List: nil when the directory does not exist. An unreadable
+	// staging/ counts as one with pins in it.
+	var staged []string
+	var stagedErr error
+	if pins.Exists(ud.Staging()) { // one lstat where there is none, the common case
+		staged, stagedErr = pins.List(ud.Staging())
+	}
 	st.State, st.Reason = unitState(unitFacts{
 		stateErr: stateErr, prev: prev,
-		staging: pins.Exists(ud.Staging()), links: pins.Exists(ud.Links()),
+		staging: staged != nil || stagedErr != nil, stagingEmpty: stagedErr == nil && staged != nil && len(staged) == 0,
+		links:  names != nil,
 		pinned: st.Links,
 	})
+	if !full {
+		return st, nil
+	}
 	mapNames, err := pins.List(ud.Maps())
 	if err != nil && st.Err == "" {
 		st.Err = err.Error()
@@ -159,11 +204,22 @@ func (m *Manager) Status(ctx context.Context, name string) (*Status, error) {
 	return st, nil
 }
 
-func (m *Manager) linkStatus(pin string, prev *state.Unit) LinkStatus {
+// linkStatus reads one pinned link; full adds its program's name and tag.
+func (m *Manager) linkStatus(pin string, prev *state.Unit, full bool) LinkStatus {
 	ls := LinkStatus{Pin: pin, Program: pins.Program(filepath.Base(pin))}
+	recorded := uint32(0)
 	if prev != nil {
 		if i := slices.IndexFunc(prev.Links, func(l state.Link) bool { return l.Pin == pin }); i >= 0 {
 			ls.Type, ls.Target, ls.LastSwap = prev.Links[i].Type, prev.Links[i].Target, prev.Links[i].LastSwap
+			recorded = prev.Links[i].LinkID
+		}
+	}
+	if !full && recorded != 0 {
+		// A listing: the short way, when the pin holds the link the
+		// state records.
+		if id, prog, alive, err := rawLinkInfo(pin); err == nil && id == recorded {
+			ls.LinkID, ls.ProgID, ls.Alive = id, prog, alive
+			return ls
 		}
 	}
 	l, err := link.LoadPinnedLink(pin, nil)
@@ -177,6 +233,9 @@ func (m *Manager) linkStatus(pin string, prev *state.Unit) LinkStatus {
 	}
 	ls.Alive = linkAttached(info)
 	ls.LinkID, ls.ProgID = uint32(info.ID), uint32(info.Program)
+	if !full {
+		return ls
+	}
 	if p, err := ebpf.NewProgramFromID(info.Program); err == nil {
 		if pi, err := p.Info(); err == nil {
 			ls.ProgName, ls.ProgTag = pi.Name, pi.Tag
@@ -236,33 +295,13 @@ func counters(mp *ebpf.Map) []uint64 {
 
 // List returns the status of every configured unit and of every unit that
 // has pins or state without a config (removed while attached). A unit whose
-// status cannot be read is listed with Err set, never left out.
+// status cannot be read is listed with Err set, never left out. It reads
+// every program and map; Summaries is the cheap listing.
 func (m *Manager) List(ctx context.Context) ([]*Status, error) {
-	entries, err := config.Discover(m.ConfigDirs)
-	if err != nil && len(entries) == 0 {
-		return nil, err
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name)
-	}
-	pinned, err := m.Root.Units()
+	names, _, err := m.unitNames()
 	if err != nil {
 		return nil, err
 	}
-	states, err := state.Names(m.RunDir)
-	if err != nil {
-		return nil, err
-	}
-	pinned = append(pinned, states...)
-	for _, n := range pinned {
-		// A name that is no unit name (a directory someone made under
-		// the pin root) is listed too, with the error Status gives it.
-		if !slices.Contains(names, n) {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
 	var out []*Status
 	for _, n := range names {
 		if err := ctx.Err(); err != nil {
@@ -270,9 +309,46 @@ func (m *Manager) List(ctx context.Context) ([]*Status, error) {
 		}
 		st, err := m.Status(ctx, n)
 		if err != nil {
-			st = &Status{Name: n, State: StateBroken, Reason: "its status could not be read", Err: err.Error()}
+			st = unreadable(n, err)
 		}
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+func unreadable(name string, err error) *Status {
+	return &Status{Name: name, State: StateBroken, Reason: "its status could not be read", Err: err.Error()}
+}
+
+// unitNames are the names of every configured unit and of every unit with
+// pins or a state file, sorted, with the config entries Discover found.
+func (m *Manager) unitNames() ([]string, map[string]config.Entry, error) {
+	entries, err := config.Discover(m.ConfigDirs)
+	if err != nil && len(entries) == 0 {
+		return nil, nil, err
+	}
+	byName := make(map[string]config.Entry, len(entries))
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		byName[e.Name] = e
+		names = append(names, e.Name)
+	}
+	pinned, err := m.Root.Units()
+	if err != nil {
+		return nil, nil, err
+	}
+	states, err := state.Names(m.RunDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	pinned = append(pinned, states...)
+	for _, n := range pinned {
+		// A name that is no unit name (a directory someone made under
+		// the pin root) is listed too, with the error Status gives it.
+		if _, ok := byName[n]; !ok && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names, byName, nil
 }

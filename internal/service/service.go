@@ -100,34 +100,62 @@ func (s *Service) systemd(ctx context.Context) (*sddbus.Conn, error) {
 // UnitInfo is one row of ListUnits.
 type UnitInfo struct {
 	Name, State, Description string
+	// Reason explains State (manager.Status.Reason, or why the unit
+	// could not be read).
+	Reason string
 	// ActiveState is systemd's word for bpf@NAME.service: active,
-	// inactive, failed, activating...
+	// inactive, failed, activating... "" from Summaries.
 	ActiveState string
 }
 
-// ListUnits lists every unit the manager knows (configured ones, stopped
-// ones too, and ones with pins but no config), with systemd's state of
-// its service. Without systemd, ActiveState is "".
-func (s *Service) ListUnits(ctx context.Context) ([]UnitInfo, error) {
-	sts, err := s.m.List(ctx)
+// Summaries lists every unit the manager knows (configured ones, stopped
+// ones too, and ones with pins but no config) with bpfunit's state, from
+// the manager's cheap listing (no program or map is read) and without
+// asking systemd: D-Bus ListUnits has no column for systemd's state.
+func (s *Service) Summaries(ctx context.Context) ([]UnitInfo, error) {
+	sums, err := s.m.Summaries(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list units: %w", err)
 	}
-	active := map[string]string{}
-	if sd, err := s.systemd(ctx); err == nil {
-		if us, err := sd.ListUnitsByPatternsContext(ctx, nil, []string{"bpf@*.service"}); err == nil {
-			for _, u := range us {
-				active[u.Name] = u.ActiveState
+	out := make([]UnitInfo, 0, len(sums))
+	for _, u := range sums {
+		reason := u.Reason
+		if reason == "" {
+			reason = u.Err
+		}
+		out = append(out, UnitInfo{Name: u.Name, State: string(u.State), Description: u.Description, Reason: reason})
+	}
+	return out, nil
+}
+
+// ListUnits is Summaries with systemd's state of each unit's service.
+// Without systemd, ActiveState is "".
+func (s *Service) ListUnits(ctx context.Context) ([]UnitInfo, error) {
+	// systemd answers while the manager reads the units: the call is a
+	// millisecond of round trip and of systemd's time.
+	ch := make(chan map[string]string, 1)
+	go func() {
+		active := map[string]string{}
+		if sd, err := s.systemd(ctx); err == nil {
+			if us, err := sd.ListUnitsByPatternsContext(ctx, nil, []string{"bpf@*.service"}); err == nil {
+				for _, u := range us {
+					active[u.Name] = u.ActiveState
+				}
 			}
 		}
+		ch <- active
+	}()
+	out, err := s.Summaries(ctx)
+	active := <-ch
+	if err != nil {
+		return nil, err
 	}
-	out := make([]UnitInfo, 0, len(sts))
-	for _, st := range sts {
-		as, ok := active[ServiceName(st.Name)]
+	for i := range out {
+		as, ok := active[ServiceName(out[i].Name)]
 		if !ok && len(active) > 0 {
 			as = "inactive" // systemd has not loaded it: never started
 		}
-		out = append(out, UnitInfo{Name: st.Name, State: string(st.State), Description: st.Description, ActiveState: as})
+		out[i].ActiveState = as
 	}
 	return out, nil
 }

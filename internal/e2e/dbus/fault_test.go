@@ -64,6 +64,13 @@ func TestFaultReplace(t *testing.T) {
 				t.Errorf("after SIGKILL at %s: xdp_stats %d, was %d: no program counts", step, c, c0)
 			}
 			t.Logf("after SIGKILL at %s: state %s, link %d runs program %d (was %d)", step, st.State, st.Links[0].LinkID, st.Links[0].ProgID, l.ProgID)
+			// The link works: the state says what was interrupted, not broken.
+			if want := map[string]string{"reload:after-swap": "reload-pending"}[step]; want != "" && (string(st.State) != want || st.Reason == "") {
+				t.Errorf("after SIGKILL at %s: state %s (%q), want %s with a reason", step, st.State, st.Reason, want)
+			}
+			if st.State == "broken" {
+				t.Errorf("after SIGKILL at %s: state broken (%s), but the link works", step, st.Reason)
+			}
 			stopAndCheck(t, tb, "x", st)
 			stopAndCheck(t, tb, "x", before)
 		})
